@@ -1,0 +1,51 @@
+"""The ``bastion`` command.
+
+Each subcommand lives in the domain that owns it and registers itself through a
+``register(subparsers)`` function listed in ``_COMMAND_MODULES``. Commands that must run
+without a database (``scan``, ``check-name``) never import Django; the others call
+:func:`bastion.cli_support.setup_django` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
+_COMMAND_MODULES: tuple[str, ...] = (
+    "bastion.commands",
+    "bastion.names.cli",
+    "bastion.scanning.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bastion",
+        description="A self-hostable, PyPI-compatible package index built to stop supply-chain attacks.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:  # a domain not yet installed in this build
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = args.handler
+    result = handler(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
