@@ -1,0 +1,358 @@
+"""The operator's subcommands: serve, worker, user, token, check, yank, render."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bastion.cli_support import migrate, setup_django
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("serve", help="Run the index (production server, migrations, worker).")
+    p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
+    p.add_argument("--port", type=int, default=8000, help="Port to listen on (default 8000).")
+    p.add_argument("--workers", type=int, default=1, help="Web processes (default 1).")
+    p.add_argument("--threads", type=int, default=4, help="Threads per web process (default 4).")
+    p.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="Do not start the background worker (run `bastion worker` elsewhere).",
+    )
+    p.set_defaults(handler=cmd_serve)
+
+    p = subparsers.add_parser("worker", help="Run background tasks (scans, notifications).")
+    p.add_argument("--interval", type=float, default=0.2, help="Seconds between polls when idle.")
+    p.set_defaults(handler=cmd_worker)
+
+    p = subparsers.add_parser("migrate", help="Create or upgrade the database schema.")
+    p.set_defaults(handler=cmd_migrate)
+
+    user = subparsers.add_parser("user", help="Manage users.")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION")
+    user_sub.required = True
+    p = user_sub.add_parser("create", help="Create a user (email marked verified).")
+    p.add_argument("name", help="Username.")
+    p.add_argument("--email", required=True, help="Email address.")
+    p.add_argument("--admin", action="store_true", help="Make the user an administrator.")
+    p.add_argument(
+        "--password-stdin", action="store_true", required=True,
+        help="Read the password from standard input (first line).",
+    )
+    p.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    p.set_defaults(handler=cmd_user_create)
+
+    token = subparsers.add_parser("token", help="Manage API tokens.")
+    token_sub = token.add_subparsers(dest="token_command", metavar="ACTION")
+    token_sub.required = True
+    p = token_sub.add_parser("create", help="Issue an API token for a user and print it once.")
+    p.add_argument("name", help="The user the token belongs to.")
+    p.add_argument("--project", action="append", default=[], help="Limit to this project (repeatable).")
+    p.add_argument("--expires", help="Lifetime, e.g. 12h, 30d, 1y (default: no expiry).")
+    p.add_argument("--token-name", help="A label for the token (default: 'cli-<timestamp>').")
+    p.add_argument("--upload-only", action="store_true", help="The token may upload but never create a project.")
+    p.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    p.set_defaults(handler=cmd_token_create)
+    p = token_sub.add_parser("list", help="List a user's tokens.")
+    p.add_argument("name", help="Username.")
+    p.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    p.set_defaults(handler=cmd_token_list)
+    p = token_sub.add_parser("revoke", help="Revoke a token by id, or all of a user's tokens.")
+    p.add_argument("name", help="Username.")
+    p.add_argument("token_id", nargs="?", help="Token id (omit with --all).")
+    p.add_argument("--all", action="store_true", help="Revoke every token of the user.")
+    p.set_defaults(handler=cmd_token_revoke)
+
+    p = subparsers.add_parser("check", help="Check that every stored file exists and matches its hashes.")
+    p.add_argument("--repair", action="store_true", help="Re-link published files, unlink others, re-render pages.")
+    p.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    p.set_defaults(handler=cmd_check)
+
+    p = subparsers.add_parser("yank", help="Yank (or with --undo, un-yank) a release.")
+    p.add_argument("project", help="Project name.")
+    p.add_argument("version", help="Version to yank.")
+    p.add_argument("--reason", default="", help="Why (shown to installers).")
+    p.add_argument("--undo", action="store_true", help="Un-yank instead.")
+    p.set_defaults(handler=cmd_yank)
+
+    p = subparsers.add_parser("render", help="Re-render every simple page.")
+    p.set_defaults(handler=cmd_render)
+
+
+def _django() -> None:
+    setup_django()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _django()
+    migrate(verbosity=1)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _django()
+    from django.conf import settings
+
+    migrate()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from bastion.index import render
+
+    render.render_all()
+    print(f"bastion: data in {settings.DATA_DIR}", file=sys.stderr)
+    print(f"bastion: serving on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
+    env["BASTION_DATA_DIR"] = str(settings.DATA_DIR)
+    children: list[subprocess.Popen[bytes]] = []
+    if not args.no_worker:
+        children.append(
+            subprocess.Popen([sys.executable, "-m", "bastion", "worker"], env=env)
+        )
+    web = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "bastion.wsgi:application",
+            "--bind", f"{args.host}:{args.port}",
+            "--workers", str(args.workers),
+            "--worker-class", "gthread",
+            "--threads", str(args.threads),
+            "--timeout", "120",
+            "--graceful-timeout", "10",
+            "--keep-alive", "5",
+            "--limit-request-line", "8190",
+            "--log-level", "warning",
+        ],
+        env=env,
+    )
+    children.append(web)
+
+    def stop(signum: int, frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while all(c.poll() is None for c in children):
+            time.sleep(0.5)
+    finally:
+        stop(0, None)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return web.returncode or 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django()
+    from django.core.management import call_command
+
+    call_command(
+        "db_worker",
+        interval=args.interval,
+        queue_name="*",
+        startup_delay=False,
+        reload=False,
+        verbosity=0,
+    )
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    _django()
+    migrate()
+    from bastion.accounts.services import AccountError, create_user
+
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = create_user(
+            args.name, email=args.email, password=password, is_admin=args.admin, email_verified=True
+        )
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"id": user.pk, "name": user.username, "admin": args.admin}))
+    else:
+        print(f"created user {user.username}")
+    return 0
+
+
+def _user(name: str) -> Any:
+    from bastion.accounts.models import User
+
+    user = User.objects.filter(username=name).first()
+    if user is None:
+        print(f"error: no user named {name!r}", file=sys.stderr)
+    return user
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    _django()
+    migrate()
+    from django.utils import timezone
+
+    from bastion.tokens.services import TokenRequestError, create_token, parse_duration
+
+    user = _user(args.name)
+    if user is None:
+        return 2
+    try:
+        expires = timezone.now() + parse_duration(args.expires) if args.expires else None
+        raw, token = create_token(
+            user,
+            args.token_name or f"cli-{timezone.now():%Y%m%d%H%M%S%f}",
+            projects=args.project,
+            expires=expires,
+            upload_only=args.upload_only,
+        )
+    except TokenRequestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"token": raw, "id": str(token.pk), "name": token.name,
+                          "projects": token.projects,
+                          "expires": token.expires.isoformat() if token.expires else None}))
+    else:
+        print(raw)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    _django()
+    from bastion.tokens.services import tokens_of
+
+    user = _user(args.name)
+    if user is None:
+        return 2
+    rows = [
+        {
+            "id": str(t.pk), "name": t.name, "scope": t.scope_label,
+            "created": t.created.isoformat(),
+            "expires": t.expires.isoformat() if t.expires else None,
+            "last_used": t.last_used.isoformat() if t.last_used else None,
+            "upload_only": t.upload_only,
+        }
+        for t in tokens_of(user)
+    ]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for r in rows:
+            print(f"{r['id']}  {r['name']}  scope={r['scope']}  last used={r['last_used'] or 'never'}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    _django()
+    from bastion.tokens.models import Token
+    from bastion.tokens.services import revoke, revoke_all
+
+    user = _user(args.name)
+    if user is None:
+        return 2
+    if args.all:
+        print(f"revoked {revoke_all(user, actor=user)} tokens")
+        return 0
+    token = Token.objects.filter(user=user, pk=args.token_id).first() if args.token_id else None
+    if token is None:
+        print("error: no such token", file=sys.stderr)
+        return 2
+    revoke(token, actor=user)
+    print("revoked")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _django()
+    from bastion.index import render
+    from bastion.packages.models import File
+    from bastion.storage import get_storage
+
+    storage = get_storage()
+    problems: list[dict[str, str]] = []
+    known: set[str] = set()
+    checked = 0
+    for f in File.objects.select_related("release__project").iterator():
+        checked += 1
+        known.add(f.storage_key)
+        if f.metadata_sha256:
+            known.add(f.metadata_key)
+        if not storage.exists(f.storage_key):
+            problems.append({"file": f.filename, "problem": "missing from storage"})
+            continue
+        md5 = hashlib.md5(usedforsecurity=False)
+        sha = hashlib.sha256()
+        b2 = hashlib.blake2b(digest_size=32)
+        with storage.open(f.storage_key) as fh:
+            while chunk := fh.read(1024 * 1024):
+                md5.update(chunk)
+                sha.update(chunk)
+                b2.update(chunk)
+        if (md5.hexdigest(), sha.hexdigest(), b2.hexdigest()) != (
+            f.md5_digest, f.sha256_digest, f.blake2_256_digest
+        ):
+            problems.append({"file": f.filename, "problem": "content does not match recorded hashes"})
+        published = storage.is_published(f.storage_key)
+        if f.state == File.PUBLISHED and not published:
+            problems.append({"file": f.filename, "problem": "published but not downloadable"})
+            if args.repair:
+                storage.publish(f.storage_key)
+                if f.metadata_sha256:
+                    storage.publish(f.metadata_key)
+        if f.state != File.PUBLISHED and published:
+            problems.append({"file": f.filename, "problem": f"{f.state} but downloadable"})
+            if args.repair:
+                storage.unpublish(f.storage_key)
+                storage.unpublish(f.metadata_key)
+    for key in storage.iter_keys():
+        if key not in known:
+            problems.append({"file": key, "problem": "in storage but not in the database (orphan)"})
+    if args.repair:
+        render.render_all()
+    if args.json:
+        print(json.dumps({"checked": checked, "problems": problems}))
+    else:
+        for p in problems:
+            print(f"{p['file']}: {p['problem']}")
+        print(f"checked {checked} files, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def cmd_yank(args: argparse.Namespace) -> int:
+    _django()
+    from django.db import transaction
+
+    from bastion.packages import services as packages
+
+    project = packages.get_project(args.project)
+    release = packages.find_release(project, args.version) if project else None
+    if release is None:
+        print(f"error: no release {args.project} {args.version}", file=sys.stderr)
+        return 2
+    with transaction.atomic():
+        if args.undo:
+            packages.unyank(release, actor=None)
+        else:
+            packages.yank(release, reason=args.reason, actor=None)
+    print(("un-yanked " if args.undo else "yanked ") + f"{project.name} {release.version}")  # type: ignore[union-attr]
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    _django()
+    from bastion.index import render
+
+    print(f"rendered {render.render_all()} projects")
+    return 0

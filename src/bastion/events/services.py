@@ -1,0 +1,64 @@
+"""Writing and reading audit events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from bastion.events.models import Event
+
+
+class _Actor(Protocol):
+    pk: Any
+
+    def get_username(self) -> str: ...
+
+
+def _client(request: Any) -> tuple[str | None, str]:
+    if request is None:
+        return None, ""
+    meta: Mapping[str, str] = getattr(request, "META", {})
+    return meta.get("REMOTE_ADDR") or None, meta.get("HTTP_USER_AGENT", "")[:400]
+
+
+def record(
+    tag: str,
+    *,
+    subject_kind: str,
+    subject_name: str,
+    subject_id: int | None = None,
+    actor: _Actor | None = None,
+    request: Any = None,
+    **additional: Any,
+) -> Event:
+    """Write one event in the caller's transaction.
+
+    ``tag`` reads ``subject:action`` (``project:release:yank``, ``account:token:create``).
+    """
+    ip, agent = _client(request)
+    actor_id = None
+    actor_name = ""
+    if actor is not None and getattr(actor, "pk", None) is not None:
+        actor_id = int(actor.pk)
+        actor_name = actor.get_username()
+    return Event.objects.create(
+        tag=tag,
+        subject_kind=subject_kind,
+        subject_name=subject_name,
+        subject_id=subject_id,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        ip_address=ip,
+        user_agent=agent,
+        additional=dict(additional),
+    )
+
+
+def for_subject(subject_kind: str, subject_name: str, limit: int = 200) -> list[Event]:
+    return list(
+        Event.objects.filter(subject_kind=subject_kind, subject_name=subject_name)[:limit]
+    )
+
+
+def by_actor(actor_id: int, limit: int = 200) -> list[Event]:
+    return list(Event.objects.filter(actor_id=actor_id)[:limit])

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class IndexConfig(AppConfig):
+    name = "bastion.index"
+    label = "index"
+    verbose_name = "Index"
+
+    def ready(self) -> None:
+        from bastion.index import signals  # noqa: F401

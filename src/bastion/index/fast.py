@@ -1,0 +1,267 @@
+"""Serving the pre-rendered simple pages and the published files without Django.
+
+This is the hot path of an index: installers fetch ``/simple/<name>/`` and ``/packages/...``
+far more often than anything else. :func:`wsgi_fast_path` answers those requests from the
+public tree written by :mod:`bastion.index.render` and :mod:`bastion.storage` with one
+``stat`` per request and an in-process cache of page bytes keyed by the file's identity, so
+that every process sees a re-rendered page at once. Anything it cannot answer (a missing page,
+a non-normalised name, another URL) goes to Django.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+HTML_V1 = "application/vnd.pypi.simple.v1+html"
+TEXT_HTML = "text/html"
+_OFFERS = (JSON_V1, HTML_V1, TEXT_HTML)
+_NORMALIZED = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SERIAL_HTML = re.compile(rb"<!--SERIAL (\d+)-->")
+
+COMMON_HEADERS = [
+    ("Vary", "Accept"),
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "X-PyPI-Last-Serial"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    body: bytes
+    etag: str
+    serial: str
+
+
+class PageCache:
+    """Page bytes keyed by path and validated by (inode, mtime, size) on every hit."""
+
+    def __init__(self, root: Path, max_entries: int = 100_000) -> None:
+        self.root = root
+        self.max_entries = max_entries
+        self._pages: dict[str, tuple[tuple[int, int, int], Page]] = {}
+
+    def get(self, relpath: str) -> Page | None:
+        full = os.path.join(self.root, relpath)
+        try:
+            st = os.stat(full)
+        except OSError:
+            return None
+        ident = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = self._pages.get(relpath)
+        if hit is not None and hit[0] == ident:
+            return hit[1]
+        try:
+            with open(full, "rb") as fh:
+                body = fh.read()
+        except OSError:
+            return None
+        page = Page(body, '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"', _serial(relpath, body))
+        if len(self._pages) >= self.max_entries:
+            self._pages.clear()
+        self._pages[relpath] = (ident, page)
+        return page
+
+
+def _serial(relpath: str, body: bytes) -> str:
+    if relpath.endswith(".json"):
+        try:
+            return str(json.loads(body)["meta"]["_last-serial"])
+        except (ValueError, KeyError, TypeError):
+            return "0"
+    match = _SERIAL_HTML.search(body[-64:])
+    return match.group(1).decode() if match else "0"
+
+
+def _parse_accept(accept: str) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    for part in accept.split(","):
+        fields = part.strip().split(";")
+        media = fields[0].strip().lower()
+        if not media:
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        out.append((media, q))
+    return out
+
+
+_negotiated: dict[str, str] = {}
+
+
+def negotiate(accept: str | None) -> str:
+    """Pick the served type (PEP 691): highest q wins, our preference order breaks ties;
+    nothing acceptable falls back to HTML, as PyPI does."""
+    if not accept:
+        return TEXT_HTML
+    cached = _negotiated.get(accept)
+    if cached is not None:
+        return cached
+    best: tuple[float, int, str] | None = None
+    for media, q in _parse_accept(accept):
+        if q <= 0:
+            continue
+        for rank, offer in enumerate(_OFFERS):
+            if media == offer or media == "*/*" or (media.endswith("/*") and offer.startswith(media[:-1])):
+                candidate = (q, -rank if media != "*/*" else -10 - rank, offer)
+                if best is None or candidate > best:
+                    best = candidate
+    chosen = best[2] if best else TEXT_HTML
+    if len(_negotiated) < 1024:
+        _negotiated[accept] = chosen
+    return chosen
+
+
+def choose_type(accept: str | None, fmt: str | None) -> str | None:
+    """The type to serve, honouring ``?format=``; None when ``format`` names nothing we serve."""
+    if fmt:
+        fmt = fmt.strip().lower()
+        return fmt if fmt in _OFFERS else None
+    return negotiate(accept)
+
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+def simple_response(
+    cache: PageCache, name: str | None, accept: str | None, fmt: str | None, if_none_match: str | None
+) -> Response | None:
+    """Answer ``/simple/`` (``name`` None) or ``/simple/<name>/`` from the rendered pages."""
+    ctype = choose_type(accept, fmt)
+    if ctype is None:
+        return 406, [("Content-Type", "text/plain; charset=utf-8"), *COMMON_HEADERS], b"Not Acceptable\n"
+    base = "simple/" if name is None else f"simple/{name}/"
+    page = cache.get(base + ("index.json" if ctype == JSON_V1 else "index.html"))
+    if page is None:
+        return None
+    etag = page.etag
+    if ctype == HTML_V1:  # same bytes, other type: the ETag must differ
+        etag = etag[:-1] + '-v1"'
+    headers = [
+        ("Content-Type", ctype if ctype != TEXT_HTML else "text/html; charset=utf-8"),
+        ("ETag", etag),
+        ("Cache-Control", "max-age=600, public"),
+        ("X-PyPI-Last-Serial", page.serial),
+        *COMMON_HEADERS,
+    ]
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return 304, headers, b""
+    return 200, [*headers, ("Content-Length", str(len(page.body)))], page.body
+
+
+_CONTENT_TYPES = {
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".tar.gz": "application/x-tar",  # not Content-Encoding gzip: clients must keep the bytes
+    ".metadata": "text/plain; charset=utf-8",
+}
+_KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/[^/]+$")
+
+
+def package_content_type(filename: str) -> str:
+    if filename.endswith(".metadata"):
+        return _CONTENT_TYPES[".metadata"]
+    if filename.endswith(".tar.gz"):
+        return "application/x-tar"
+    return _CONTENT_TYPES.get(os.path.splitext(filename)[1], "application/octet-stream")
+
+
+def package_path(public_root: Path, key: str) -> str | None:
+    """The published file for ``/packages/<key>``, or None."""
+    if not _KEY.match(key):
+        return None
+    full = os.path.join(public_root, "packages", key)
+    return full if os.path.isfile(full) else None
+
+
+def package_headers(full: str, key: str, size: int) -> list[tuple[str, str]]:
+    headers = [
+        ("Content-Type", package_content_type(key)),
+        ("Content-Length", str(size)),
+        ("ETag", '"' + key.split("/")[2][:32] + ("m" if key.endswith(".metadata") else "") + '"'),
+        ("Cache-Control", "max-age=31536000, public, immutable"),
+        ("Access-Control-Allow-Origin", "*"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    return headers
+
+
+StartResponse = Callable[..., Any]
+
+
+def make_fast_path(
+    public_root: Path, django_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    cache = PageCache(public_root)
+
+    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path: str = environ.get("PATH_INFO", "")
+        if method in ("GET", "HEAD"):
+            if path.startswith("/simple/"):
+                rest = path[8:]
+                name: str | None
+                if rest == "":
+                    name = None
+                elif rest.endswith("/") and _NORMALIZED.match(rest[:-1]):
+                    name = rest[:-1]
+                else:
+                    return django_app(environ, start_response)
+                fmt = None
+                qs = environ.get("QUERY_STRING", "")
+                if qs:
+                    from urllib.parse import parse_qs
+
+                    fmt = (parse_qs(qs).get("format") or [None])[0]
+                resp = simple_response(
+                    cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
+                )
+                if resp is not None:
+                    status, headers, body = resp
+                    start_response(_STATUS[status], headers)
+                    return [b"" if method == "HEAD" else body]
+            elif path.startswith("/packages/"):
+                key = path[10:]
+                full = package_path(public_root, key)
+                if full is not None:
+                    size = os.path.getsize(full)
+                    headers = package_headers(full, key, size)
+                    etag = headers[2][1]
+                    inm = environ.get("HTTP_IF_NONE_MATCH")
+                    if inm and etag in [t.strip() for t in inm.split(",")]:
+                        start_response(_STATUS[304], headers[2:])
+                        return [b""]
+                    start_response(_STATUS[200], headers)
+                    if method == "HEAD":
+                        return [b""]
+                    fh = open(full, "rb")  # noqa: SIM115 - closed by the server via file_wrapper
+                    wrapper = environ.get("wsgi.file_wrapper")
+                    if wrapper is not None:
+                        return wrapper(fh, 1024 * 256)  # type: ignore[no-any-return]
+                    return _iter_file(fh)
+        return django_app(environ, start_response)
+
+    return application
+
+
+def _iter_file(fh: Any) -> Iterable[bytes]:
+    with fh:
+        while chunk := fh.read(1024 * 256):
+            yield chunk
+
+
+_STATUS = {200: "200 OK", 304: "304 Not Modified", 404: "404 Not Found", 406: "406 Not Acceptable"}

@@ -1,0 +1,164 @@
+"""Rendering the simple pages (PEP 503 HTML and PEP 691 JSON) when a project changes.
+
+The pages are written to the public tree (``simple/<name>/index.html`` and ``index.json``,
+``simple/index.html`` and ``index.json`` for the root), from where :mod:`bastion.index.fast`
+serves them without touching the database, and from where nginx or a CDN can serve them too.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from bastion.packages import services as packages
+from bastion.packages.models import File, Project
+from bastion.storage import get_storage
+
+API_VERSION = "1.4"
+
+
+def file_url(file: File) -> str:
+    return f"/packages/{file.storage_key}"
+
+
+def _sort_key(file: File) -> tuple[Any, str]:
+    try:
+        return (0, Version(file.release.version)), file.filename  # type: ignore[return-value]
+    except InvalidVersion:
+        return (1, file.release.version), file.filename  # type: ignore[return-value]
+
+
+def project_files(project: Project) -> list[File]:
+    return sorted(packages.published_files(project), key=_sort_key)
+
+
+def _versions(project: Project) -> list[str]:
+    versions = {f.release.version for f in packages.published_files(project)}
+
+    def key(v: str) -> tuple[int, Any]:
+        try:
+            return (0, Version(v))
+        except InvalidVersion:
+            return (1, v)
+
+    return sorted(versions, key=key)
+
+
+def detail_json(project: Project, files: list[File]) -> bytes:
+    entries = []
+    for f in files:
+        meta: dict[str, str] | bool = {"sha256": f.metadata_sha256} if f.metadata_sha256 else False
+        entries.append(
+            {
+                "filename": f.filename,
+                "url": file_url(f),
+                "hashes": {"sha256": f.sha256_digest},
+                "requires-python": f.requires_python or None,
+                "size": f.size,
+                "upload-time": f.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "yanked": (f.release.yanked_reason or True) if f.release.yanked else False,
+                "data-dist-info-metadata": meta,
+                "core-metadata": meta,
+                "provenance": None,
+            }
+        )
+    doc = {
+        "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
+        "name": project.normalized_name,
+        "project-status": {"status": "active"},
+        "versions": _versions(project),
+        "files": entries,
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def detail_html(project: Project, files: list[File]) -> bytes:
+    lines = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "  <head>",
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        '    <meta name="pypi:project-status" content="active">',
+        f"    <title>Links for {escape(project.normalized_name)}</title>",
+        "  </head>",
+        "  <body>",
+        f"    <h1>Links for {escape(project.normalized_name)}</h1>",
+    ]
+    for f in files:
+        attrs = [f'href="{escape(file_url(f))}#sha256={f.sha256_digest}"']
+        if f.requires_python:
+            attrs.append(f'data-requires-python="{escape(f.requires_python)}"')
+        if f.release.yanked:
+            attrs.append(f'data-yanked="{escape(f.release.yanked_reason)}"')
+        if f.metadata_sha256:
+            attrs.append(f'data-dist-info-metadata="sha256={f.metadata_sha256}"')
+            attrs.append(f'data-core-metadata="sha256={f.metadata_sha256}"')
+        lines.append(f"    <a {' '.join(attrs)}>{escape(f.filename)}</a><br />")
+    lines += ["  </body>", "</html>", f"<!--SERIAL {project.last_serial}-->", ""]
+    return "\n".join(lines).encode()
+
+
+def listed_projects() -> list[Project]:
+    return list(
+        Project.objects.filter(releases__files__state=File.PUBLISHED)
+        .distinct()
+        .order_by("normalized_name")
+    )
+
+
+def root_json(projects: list[Project], serial: int) -> bytes:
+    doc = {
+        "meta": {"api-version": API_VERSION, "_last-serial": serial},
+        "projects": [{"name": p.name, "_last-serial": p.last_serial} for p in projects],
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def root_html(projects: list[Project], serial: int) -> bytes:
+    lines = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "  <head>",
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        "    <title>Simple index</title>",
+        "  </head>",
+        "  <body>",
+    ]
+    for p in projects:
+        lines.append(f'    <a href="/simple/{p.normalized_name}/">{escape(p.name)}</a>')
+    lines += ["  </body>", "</html>", f"<!--SERIAL {serial}-->", ""]
+    return "\n".join(lines).encode()
+
+
+def render_project(project: Project) -> tuple[bytes, bytes]:
+    """Render and store a project's pages; returns (html, json)."""
+    project.refresh_from_db(fields=["last_serial"])
+    files = project_files(project)
+    html, data = detail_html(project, files), detail_json(project, files)
+    storage = get_storage()
+    base = f"simple/{project.normalized_name}/"
+    storage.write_public(base + "index.json", data)
+    storage.write_public(base + "index.html", html)
+    return html, data
+
+
+def render_root() -> tuple[bytes, bytes]:
+    projects = listed_projects()
+    serial = packages.last_serial()
+    html, data = root_html(projects, serial), root_json(projects, serial)
+    storage = get_storage()
+    storage.write_public("simple/index.json", data)
+    storage.write_public("simple/index.html", html)
+    return html, data
+
+
+def render_all() -> int:
+    count = 0
+    for project in Project.objects.all():
+        render_project(project)
+        count += 1
+    render_root()
+    return count

@@ -1,0 +1,1 @@
+"""Projects, releases, files and roles. Every state change goes through ``services``."""

@@ -1,0 +1,312 @@
+"""State changes of projects, releases, files and roles.
+
+Every function here that changes something writes its audit event and bumps the change serial
+in the caller's transaction, and announces the change with :data:`project_changed` once the
+transaction commits, so that the index (a higher domain) can re-render pages without this
+domain importing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.utils import timezone
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from bastion.accounts.models import User
+from bastion.events import services as events
+from bastion.packages.models import File, FilenameRegistry, Project, Release, Role, Serial
+from bastion.storage import get_storage
+
+#: Sent after commit with ``project_id`` whenever what the index shows of a project changed.
+project_changed = Signal()
+#: Sent after commit with ``file_id`` when a file is stored as pending and must be scanned.
+file_pending = Signal()
+#: Sent after commit with ``file_id`` and ``verdict`` when a scan held a file.
+file_held = Signal()
+
+
+class PackageError(ValueError):
+    """A request that cannot be honoured; the message is for the client."""
+
+
+def normalize(name: str) -> str:
+    return canonicalize_name(name)
+
+
+def get_project(name: str) -> Project | None:
+    return Project.objects.filter(normalized_name=normalize(name)).first()
+
+
+def _bump(project: Project, action: str) -> None:
+    serial = Serial.objects.create(project_name=project.name, action=action[:200])
+    Project.objects.filter(pk=project.pk).update(last_serial=serial.pk)
+    project.last_serial = serial.pk
+    project_id = project.pk
+    transaction.on_commit(lambda: project_changed.send(sender=Project, project_id=project_id))
+
+
+def last_serial() -> int:
+    row = Serial.objects.order_by("-id").values_list("id", flat=True).first()
+    return int(row or 0)
+
+
+def create_project(name: str, owner: User, *, request: Any = None) -> Project:
+    """Create a project owned by ``owner``. The name must already have passed the name policy."""
+    project = Project.objects.create(name=name, normalized_name=normalize(name))
+    Role.objects.create(project=project, user=owner, role_name=Role.OWNER)
+    events.record(
+        "project:create",
+        subject_kind="project",
+        subject_name=project.normalized_name,
+        subject_id=project.pk,
+        actor=owner,
+        request=request,
+    )
+    events.record(
+        "project:role:add",
+        subject_kind="project",
+        subject_name=project.normalized_name,
+        subject_id=project.pk,
+        actor=owner,
+        request=request,
+        user=owner.username,
+        role=Role.OWNER,
+    )
+    _bump(project, "create")
+    return project
+
+
+def role_of(user: User | None, project: Project) -> str | None:
+    if user is None or user.pk is None:
+        return None
+    return (
+        Role.objects.filter(project=project, user_id=user.pk)
+        .values_list("role_name", flat=True)
+        .first()
+    )
+
+
+def projects_of(user: User) -> list[Project]:
+    return list(Project.objects.filter(roles__user=user).order_by("normalized_name"))
+
+
+def add_role(project: Project, user: User, role_name: str, *, actor: User, request: Any = None) -> Role:
+    if role_name not in (Role.OWNER, Role.MAINTAINER):
+        raise PackageError(f"Unknown role {role_name!r}.")
+    role, _ = Role.objects.update_or_create(
+        project=project, user=user, defaults={"role_name": role_name}
+    )
+    events.record(
+        "project:role:add",
+        subject_kind="project",
+        subject_name=project.normalized_name,
+        subject_id=project.pk,
+        actor=actor,
+        request=request,
+        user=user.username,
+        role=role_name,
+    )
+    return role
+
+
+def find_release(project: Project, version: str) -> Release | None:
+    try:
+        canonical = str(Version(version))
+    except InvalidVersion:
+        return None
+    return Release.objects.filter(project=project, canonical_version=canonical).first()
+
+
+def get_or_create_release(
+    project: Project,
+    version: Version,
+    *,
+    metadata: dict[str, Any],
+    description_html: str,
+    uploader: User,
+    request: Any = None,
+) -> tuple[Release, bool]:
+    """Return the release for ``version``; the first file's metadata defines a new release."""
+    canonical = str(version)
+    release = Release.objects.filter(project=project, canonical_version=canonical).first()
+    if release is not None:
+        return release, False
+    release = Release.objects.create(
+        project=project,
+        version=str(metadata.get("version") or canonical),
+        canonical_version=canonical,
+        uploader=uploader,
+        summary=str(metadata.get("summary") or "")[:512],
+        description=str(metadata.get("description") or ""),
+        description_content_type=str(metadata.get("description_content_type") or ""),
+        description_html=description_html,
+        requires_python=str(metadata.get("requires_python") or ""),
+        metadata_version=str(metadata.get("metadata_version") or ""),
+        metadata=metadata,
+        is_prerelease=version.is_prerelease,
+    )
+    events.record(
+        "project:release:add",
+        subject_kind="project",
+        subject_name=project.normalized_name,
+        subject_id=project.pk,
+        actor=uploader,
+        request=request,
+        version=release.version,
+    )
+    return release, True
+
+
+@dataclass(frozen=True)
+class NewFile:
+    filename: str
+    packagetype: str
+    python_version: str
+    requires_python: str
+    size: int
+    md5_digest: str
+    sha256_digest: str
+    blake2_256_digest: str
+    storage_key: str
+    metadata_sha256: str
+
+
+def filename_was_used(filename: str) -> bool:
+    return FilenameRegistry.objects.filter(filename=filename).exists()
+
+
+def add_file(release: Release, new: NewFile, *, uploader: User, request: Any = None) -> File:
+    """Record a stored file as *pending*; it becomes installable only once a scan publishes it."""
+    FilenameRegistry.objects.create(filename=new.filename)
+    file = File.objects.create(
+        release=release,
+        filename=new.filename,
+        packagetype=new.packagetype,
+        python_version=new.python_version,
+        requires_python=new.requires_python,
+        size=new.size,
+        md5_digest=new.md5_digest,
+        sha256_digest=new.sha256_digest,
+        blake2_256_digest=new.blake2_256_digest,
+        storage_key=new.storage_key,
+        metadata_sha256=new.metadata_sha256,
+        uploader=uploader,
+        state=File.PENDING,
+    )
+    Project.objects.filter(pk=release.project_id).update(total_size=F("total_size") + new.size)
+    events.record(
+        "project:file:add",
+        subject_kind="project",
+        subject_name=release.project.normalized_name,
+        subject_id=release.project_id,
+        actor=uploader,
+        request=request,
+        filename=new.filename,
+        sha256=new.sha256_digest,
+        version=release.version,
+    )
+    file_id = file.pk
+    transaction.on_commit(lambda: file_pending.send(sender=File, file_id=file_id))
+    return file
+
+
+def _set_state(file: File, state: str, tag: str, *, actor: User | None = None, **extra: Any) -> None:
+    project = file.release.project
+    previous = file.state
+    file.state = state
+    file.state_changed = timezone.now()
+    file.save(update_fields=["state", "state_changed", "scan_verdict", "scan_score",
+                             "scan_findings", "scanned_at", "flagged"])
+    events.record(
+        tag,
+        subject_kind="project",
+        subject_name=project.normalized_name,
+        subject_id=project.pk,
+        actor=actor,
+        filename=file.filename,
+        previous_state=previous,
+        **extra,
+    )
+    _bump(project, f"{tag} {file.filename}")
+
+
+def publish_file(file: File, *, actor: User | None = None, **extra: Any) -> None:
+    """Make a pending or held file installable (after a clean scan, or a moderator's release)."""
+    _set_state(file, File.PUBLISHED, "project:file:publish", actor=actor, **extra)
+    key = file.storage_key
+    has_metadata = bool(file.metadata_sha256)
+
+    def link() -> None:
+        storage = get_storage()
+        if has_metadata:
+            storage.publish(key + ".metadata")
+        storage.publish(key)
+
+    transaction.on_commit(link)
+
+
+def hold_file(file: File, *, reason: str, actor: User | None = None, **extra: Any) -> None:
+    """Take a file out of the index: it is unlinked from the public tree before the commit."""
+    _unpublish(file)
+    _set_state(file, File.HELD, "project:file:hold", actor=actor, reason=reason, **extra)
+    file_id = file.pk
+    verdict = file.scan_verdict
+    transaction.on_commit(lambda: file_held.send(sender=File, file_id=file_id, verdict=verdict))
+
+
+def remove_file(file: File, *, actor: User | None = None, reason: str = "") -> None:
+    _unpublish(file)
+    _set_state(file, File.REMOVED, "project:file:remove", actor=actor, reason=reason)
+
+
+def _unpublish(file: File) -> None:
+    storage = get_storage()
+    storage.unpublish(file.storage_key)
+    storage.unpublish(file.metadata_key)
+
+
+def yank(release: Release, *, reason: str, actor: User | None, request: Any = None) -> None:
+    release.yanked = True
+    release.yanked_reason = reason[:1000]
+    release.save(update_fields=["yanked", "yanked_reason"])
+    events.record(
+        "project:release:yank",
+        subject_kind="project",
+        subject_name=release.project.normalized_name,
+        subject_id=release.project_id,
+        actor=actor,
+        request=request,
+        version=release.version,
+        reason=reason,
+    )
+    _bump(release.project, f"yank {release.version}")
+
+
+def unyank(release: Release, *, actor: User | None, request: Any = None) -> None:
+    release.yanked = False
+    release.yanked_reason = ""
+    release.save(update_fields=["yanked", "yanked_reason"])
+    events.record(
+        "project:release:unyank",
+        subject_kind="project",
+        subject_name=release.project.normalized_name,
+        subject_id=release.project_id,
+        actor=actor,
+        request=request,
+        version=release.version,
+    )
+    _bump(release.project, f"unyank {release.version}")
+
+
+def published_files(project: Project) -> list[File]:
+    return list(
+        File.objects.filter(release__project=project, state=File.PUBLISHED)
+        .select_related("release")
+        .order_by("filename")
+    )

@@ -1,0 +1,181 @@
+"""Django settings for bastion, all driven by ``bastion.config`` (environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from bastion import config
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = config.data_dir()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = config.secret_key(DATA_DIR)
+DEBUG = config.env_bool("BASTION_DEBUG", False)
+ALLOWED_HOSTS = (config.env("BASTION_ALLOWED_HOSTS", "*") or "*").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in (config.env("BASTION_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "bastion.events",
+    "bastion.accounts",
+    "bastion.packages",
+    "bastion.tokens",
+    "bastion.upload",
+    "bastion.index",
+    "bastion.web",
+]
+
+MIDDLEWARE = [
+    "bastion.web.middleware.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bastion.urls"
+APPEND_SLASH = True
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "bastion.wsgi.application"
+
+_default_db = f"sqlite:///{DATA_DIR / 'bastion.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        config.env("BASTION_DATABASE_URL", _default_db) or _default_db, conn_max_age=600
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL lets readers proceed while a writer commits; IMMEDIATE avoids the
+            # upgrade deadlock of deferred transactions under concurrent writers.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                " PRAGMA busy_timeout=10000;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/account/login/"
+LOGIN_REDIRECT_URL = "/account/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Security headers and cookies. HSTS and secure cookies apply when served over TLS
+# (BASTION_TLS=1 or a proxy that sets X-Forwarded-Proto, see docs/configuration.md).
+TLS = config.env_bool("BASTION_TLS", False)
+if config.env_bool("BASTION_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = TLS
+CSRF_COOKIE_SECURE = TLS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 12
+SECURE_HSTS_SECONDS = 31536000 if TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = TLS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+# Uploads: bastion streams the file part to a temporary file; the other fields are small.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+
+BASTION_MAX_FILE_SIZE = config.env_int("BASTION_MAX_FILE_SIZE", 100 * 1024 * 1024)
+BASTION_MAX_PROJECT_SIZE = config.env_int("BASTION_MAX_PROJECT_SIZE", 10 * 1024 * 1024 * 1024)
+BASTION_STORAGE_DIR = Path(
+    config.env("BASTION_STORAGE_DIR", str(DATA_DIR / "files")) or DATA_DIR / "files"
+)
+BASTION_PUBLIC_DIR = DATA_DIR / "public"
+BASTION_BASE_URL = (config.env("BASTION_BASE_URL", "") or "").rstrip("/")
+BASTION_SUSPICIOUS_ACTION = config.env("BASTION_SUSPICIOUS_ACTION", "publish") or "publish"
+
+TASKS = {
+    "default": {
+        "BACKEND": config.env(
+            "BASTION_TASK_BACKEND", "django_tasks_db.DatabaseBackend"
+        ),
+    }
+}
+
+EMAIL_BACKEND = config.env(
+    "BASTION_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = config.env("BASTION_FROM_EMAIL", "bastion@localhost")
+
+CACHES = {
+    "default": {
+        "BACKEND": config.env(
+            "BASTION_CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"
+        ),
+        "LOCATION": config.env("BASTION_CACHE_LOCATION", "bastion"),
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": config.env("BASTION_LOG_LEVEL", "WARNING")},
+}

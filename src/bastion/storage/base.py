@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+def file_key(blake2_256: str, filename: str) -> str:
+    """The storage key of a distribution file: hash-addressed like PyPI's ``/packages/`` URLs."""
+    return f"{blake2_256[:2]}/{blake2_256[2:4]}/{blake2_256[4:]}/{filename}"
+
+
+class Storage(Protocol):
+    def put(self, key: str, source: Path) -> None:
+        """Store the file at ``source`` under ``key``, atomically."""
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def publish(self, key: str) -> None:
+        """Make the stored file at ``key`` downloadable under ``/packages/<key>``."""
+
+    def unpublish(self, key: str) -> None: ...
+
+    def is_published(self, key: str) -> bool: ...
+
+    def write_public(self, path: str, data: bytes) -> None:
+        """Write a generated public document (a simple page) atomically."""
+
+    def read_public(self, path: str) -> bytes | None: ...
+
+    def delete_public(self, path: str) -> None: ...
+
+    def iter_keys(self) -> list[str]: ...
+
+
+class LocalStorage:
+    """Files in a local folder; publication is a hard link into the public tree."""
+
+    def __init__(self, root: Path, public_root: Path) -> None:
+        self.root = Path(root)
+        self.public_root = Path(public_root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.public_root / "packages").mkdir(parents=True, exist_ok=True)
+        (self.public_root / "simple").mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"invalid storage key {key!r}")
+        return self.root / key
+
+    def _public(self, path: str) -> Path:
+        if path.startswith("/") or ".." in path.split("/"):
+            raise ValueError(f"invalid public path {path!r}")
+        return self.public_root / path
+
+    def put(self, key: str, source: Path) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(target, data)
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def publish(self, key: str) -> None:
+        source = self._path(key)
+        target = self._public("packages/" + key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".link-{os.getpid()}-{target.name}")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source, tmp)
+        except OSError:  # another filesystem: fall back to a copy
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+    def unpublish(self, key: str) -> None:
+        self._public("packages/" + key).unlink(missing_ok=True)
+
+    def is_published(self, key: str) -> bool:
+        return self._public("packages/" + key).is_file()
+
+    def write_public(self, path: str, data: bytes) -> None:
+        target = self._public(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(target, data)
+
+    def read_public(self, path: str) -> bytes | None:
+        try:
+            return self._public(path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete_public(self, path: str) -> None:
+        self._public(path).unlink(missing_ok=True)
+
+    def iter_keys(self) -> list[str]:
+        out = []
+        for p in self.root.rglob("*"):
+            if p.is_file() and not p.name.startswith(".incoming-"):
+                out.append(p.relative_to(self.root).as_posix())
+        return out
+
+    def published_keys(self) -> list[str]:
+        base = self.public_root / "packages"
+        return [
+            p.relative_to(base).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".link-")
+        ]
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@functools.cache
+def _storage(backend: str, root: str, public_root: str) -> Storage:
+    cls = import_string(backend)
+    return cls(Path(root), Path(public_root))  # type: ignore[no-any-return]
+
+
+def get_storage() -> LocalStorage:
+    backend = getattr(settings, "BASTION_STORAGE_BACKEND", "bastion.storage.base.LocalStorage")
+    return _storage(  # type: ignore[return-value]
+        backend, str(settings.BASTION_STORAGE_DIR), str(settings.BASTION_PUBLIC_DIR)
+    )

@@ -1,0 +1,158 @@
+"""Issuing, authenticating and revoking API tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from bastion.accounts.models import User
+from bastion.events import services as events
+from bastion.packages import services as packages
+from bastion.tokens import macaroons
+from bastion.tokens.models import Token
+from bastion.tokens.policy import Identity, IdentityKind
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdwy])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+class TokenRequestError(ValueError):
+    """A token cannot be issued as asked; the message is for the user."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``90m``, ``12h``, ``30d``, ``2w`` or ``1y``."""
+    match = _DURATION.match(text)
+    if not match:
+        raise TokenRequestError(
+            f"Invalid duration {text!r}: use a number and a unit, e.g. 12h, 30d, 2w, 1y."
+        )
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise TokenRequestError("The duration must be positive.")
+    return timedelta(seconds=seconds)
+
+
+def create_token(
+    user: User,
+    name: str,
+    *,
+    projects: list[str] | None = None,
+    expires: datetime | None = None,
+    not_before: datetime | None = None,
+    upload_only: bool = False,
+    request: Any = None,
+) -> tuple[str, Token]:
+    """Issue a token; the returned string is shown once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise TokenRequestError("A token needs a name of 1-100 characters.")
+    normalized: list[str] = []
+    for project_name in projects or []:
+        project = packages.get_project(project_name)
+        if project is None:
+            raise TokenRequestError(f"No project named '{project_name}'.")
+        if packages.role_of(user, project) is None:
+            raise TokenRequestError(f"You have no role on project '{project.name}'.")
+        normalized.append(project.normalized_name)
+    if expires is not None and expires <= timezone.now():
+        raise TokenRequestError("The expiry must be in the future.")
+    caveats: list[list[Any]] = [[macaroons.CAVEAT_USER, user.pk]]
+    if normalized:
+        caveats.append([macaroons.CAVEAT_PROJECTS, sorted(set(normalized))])
+    if expires is not None or not_before is not None:
+        caveats.append(
+            [
+                macaroons.CAVEAT_EXPIRY,
+                int(expires.timestamp()) if expires else 2**53,
+                int(not_before.timestamp()) if not_before else 0,
+            ]
+        )
+    if upload_only:
+        caveats.append([macaroons.CAVEAT_UPLOAD_ONLY])
+    with transaction.atomic():
+        if Token.objects.filter(user=user, name=name).exists():
+            raise TokenRequestError(f"You already have a token named '{name}'.")
+        token = Token(
+            user=user,
+            name=name,
+            caveats=caveats,
+            projects=sorted(set(normalized)),
+            expires=expires,
+            not_before=not_before,
+            upload_only=upload_only,
+        )
+        raw = macaroons.mint(str(token.id), caveats)
+        token.token_sha256 = macaroons.token_digest(raw)
+        token.save()
+        events.record(
+            "account:token:create",
+            subject_kind="user",
+            subject_name=user.username,
+            subject_id=user.pk,
+            actor=user,
+            request=request,
+            token=name,
+            token_id=str(token.id),
+            scope=token.scope_label,
+            expires=expires.isoformat() if expires else None,
+        )
+    return raw, token
+
+
+def authenticate(raw: str) -> Identity:
+    """Find the token's row and user. The signature and caveats are checked by the policy,
+    with the context of the action, every time the identity is used."""
+    macaroon = macaroons.parse(raw)
+    identifier = macaroons.identifier_of(macaroon)
+    token = Token.objects.select_related("user").filter(pk=_uuid_or_none(identifier)).first()
+    if token is None:
+        raise macaroons.TokenError("Invalid API Token: token not found or revoked")
+    return Identity(IdentityKind.TOKEN, user=token.user, token=token, macaroon=macaroon)
+
+
+def _uuid_or_none(text: str) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def mark_used(token: Token) -> None:
+    now = timezone.now()
+    Token.objects.filter(pk=token.pk).update(last_used=now)
+    token.last_used = now
+
+
+def revoke(token: Token, *, actor: User, request: Any = None, reason: str = "revoked") -> None:
+    with transaction.atomic():
+        events.record(
+            "account:token:revoke",
+            subject_kind="user",
+            subject_name=token.user.username,
+            subject_id=token.user_id,
+            actor=actor,
+            request=request,
+            token=token.name,
+            token_id=str(token.pk),
+            reason=reason,
+        )
+        token.delete()
+
+
+def revoke_all(user: User, *, actor: User, request: Any = None) -> int:
+    count = 0
+    for token in list(Token.objects.filter(user=user)):
+        revoke(token, actor=actor, request=request)
+        count += 1
+    return count
+
+
+def tokens_of(user: User) -> list[Token]:
+    return list(Token.objects.filter(user=user))

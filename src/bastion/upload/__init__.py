@@ -1,0 +1,1 @@
+"""The upload pipeline at ``/legacy/``: parse -> validate -> store -> enqueue scan."""

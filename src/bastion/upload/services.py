@@ -1,0 +1,436 @@
+"""The upload pipeline: authenticate -> validate everything -> store -> record as pending.
+
+Nothing is written before every check has passed. The bytes then go to storage under their
+hash, and one transaction records the project (if new), the release, the file as *pending* and
+their audit events. A scan task, enqueued after the commit, publishes or holds the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from packaging.metadata import Metadata, RawMetadata
+from packaging.utils import canonicalize_name
+from readme_renderer import markdown as md_renderer
+from readme_renderer import rst as rst_renderer
+from readme_renderer import txt as txt_renderer
+
+from bastion.accounts.models import User
+from bastion.archives import Limits
+from bastion.packages import services as packages
+from bastion.packages.models import File, Project, Release
+from bastion.storage import file_key, get_storage
+from bastion.tokens import macaroons
+from bastion.tokens import services as tokens
+from bastion.tokens.policy import Action, Identity, authorize
+from bastion.upload import distribution, metadata
+
+HELP = "https://pypi.org/help/"
+PROJECT_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII)
+INVALID_AUTH = (
+    f"Invalid or non-existent authentication information. See {HELP}#invalid-auth for more "
+    "information."
+)
+PASSWORD_AUTH = (
+    "Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted "
+    f"Publishers instead. See {HELP}#apitoken and {HELP}#trusted-publishers"
+)
+
+
+class UploadError(Exception):
+    """Refuse the upload with ``status`` and a one-line ``message`` (also the reason phrase)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class UploadRequest:
+    """What the view extracted from the HTTP request."""
+
+    authorization: str
+    form: dict[str, list[str]]
+    file_fields: list[str]
+    content: BinaryIO | None
+    content_filename: str
+    content_type: str
+    content_size: int
+    request: Any = None
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    file: File | None
+    created: bool
+
+
+def authenticate(header: str) -> Identity:
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise UploadError(INVALID_AUTH, 403) from exc
+        username, sep, secret = decoded.partition(":")
+        if not sep:
+            raise UploadError(INVALID_AUTH, 403)
+        if username != "__token__":
+            raise UploadError(PASSWORD_AUTH, 403)
+        raw = secret
+    elif scheme in ("token", "bearer"):
+        raw = value.strip()
+    else:
+        raise UploadError(INVALID_AUTH, 403)
+    try:
+        identity = tokens.authenticate(raw)
+    except macaroons.TokenError as exc:
+        raise UploadError(str(exc), 403) from exc
+    user = identity.user
+    if user is None or not user.is_active or user.is_frozen:
+        raise UploadError(INVALID_AUTH, 403)
+    return identity
+
+
+def _one(form: dict[str, list[str]], key: str) -> str:
+    values = form.get(key) or []
+    return values[0].strip() if values else ""
+
+
+def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
+    """The form-level checks (PyPI's UploadForm): returns (filetype, pyversion, digests)."""
+    for field in req.file_fields:
+        if field != "content" and field != "gpg_signature":
+            raise UploadError(f"{field}: Should not be a tuple.")
+    protocol = _one(req.form, "protocol_version")
+    if protocol and protocol != "1":
+        raise UploadError("Unknown protocol version.")
+    if not _one(req.form, "metadata_version"):
+        raise UploadError("Invalid value for metadata_version. Error: This field is required.")
+    name = _one(req.form, "name")
+    if not name or not PROJECT_NAME_RE.match(name):
+        err = (
+            "This field is required."
+            if not name
+            else "Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'."
+        )
+        shown = name if len(name) <= 60 else f"{name[:30]}...{name[-30:]}"
+        raise UploadError(
+            f"'{shown}' is an invalid value for Name. Error: {err} "
+            f"See {metadata.SPEC_URL} for more information."
+        )
+    if not _one(req.form, "version"):
+        raise UploadError("Invalid value for version. Error: This field is required.")
+    filetype = _one(req.form, "filetype")
+    if filetype not in ("sdist", "bdist_wheel"):
+        raise UploadError("Invalid value for filetype. Error: Use a known file type.")
+    digests: dict[str, str] = {}
+    for field, label in (("blake2_256_digest", "BLAKE2"), ("sha256_digest", "SHA256")):
+        value = _one(req.form, field)
+        if value:
+            if not re.fullmatch(r"[A-Fa-f0-9]{64}", value):
+                raise UploadError(
+                    f"Invalid value for {field}. Error: Use a valid, hex-encoded, {label} message digest."
+                )
+            digests[field] = value.lower()
+    md5 = _one(req.form, "md5_digest")
+    if md5:
+        digests["md5_digest"] = md5.lower()
+    pyversion = _one(req.form, "pyversion")
+    if filetype == "sdist":
+        if pyversion and pyversion != "source":
+            raise UploadError("Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.")
+        pyversion = "source"
+    elif not pyversion:
+        raise UploadError(
+            "Invalid value for pyversion. Error: Python version is required for binary distribution uploads."
+        )
+    if not digests:
+        raise UploadError("Error: Include at least one message digest.")
+    return filetype, pyversion, digests
+
+
+def render_description(meta: Metadata) -> str:
+    """Render the long description like PyPI; a description that fails to render is refused."""
+    text = meta.description or ""
+    content_type = meta.description_content_type or "text/x-rst"
+    main, _, params = content_type.partition(";")
+    main = main.strip().lower()
+    if not text.strip():
+        return ""
+    rendered: str | None
+    if main == "text/plain":
+        rendered = txt_renderer.render(text)
+    elif main == "text/markdown":
+        variant = "GFM"
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "variant":
+                variant = value.strip()
+        rendered = md_renderer.render(text, variant=variant)
+    else:
+        rendered = rst_renderer.render(text)
+        if rendered is None:
+            if meta.description_content_type:
+                raise UploadError(
+                    f"The description failed to render for '{content_type}'. See "
+                    f"{HELP}#description-content-type for more information."
+                )
+            raise UploadError(
+                "The description failed to render in the default format of reStructuredText. "
+                f"See {HELP}#description-content-type for more information."
+            )
+    if rendered is None:
+        raise UploadError(
+            f"The description failed to render for '{content_type}'. See "
+            f"{HELP}#description-content-type for more information."
+        )
+    return rendered
+
+
+def _digests(fh: BinaryIO) -> tuple[int, dict[str, str]]:
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha = hashlib.sha256()
+    b2 = hashlib.blake2b(digest_size=32)
+    size = 0
+    fh.seek(0)
+    while chunk := fh.read(1024 * 1024):
+        size += len(chunk)
+        md5.update(chunk)
+        sha.update(chunk)
+        b2.update(chunk)
+    fh.seek(0)
+    return size, {
+        "md5_digest": md5.hexdigest(),
+        "sha256_digest": sha.hexdigest(),
+        "blake2_256_digest": b2.hexdigest(),
+    }
+
+
+def _size_limit(project: Project | None) -> int:
+    limit = int(settings.BASTION_MAX_FILE_SIZE)
+    if project is not None and project.upload_limit:
+        limit = max(limit, int(project.upload_limit))
+    return limit
+
+
+def check_project_name(name: str, user: User) -> None:
+    """The name policy for a new project (the ``names`` domain decides)."""
+    from bastion.names.services import check_new_project_name
+
+    verdict = check_new_project_name(name, user_id=user.pk)
+    if not verdict.allowed:
+        raise UploadError(verdict.reason)
+
+
+def handle_upload(req: UploadRequest) -> UploadResult:
+    identity = authenticate(req.authorization)
+    user = identity.user
+    assert user is not None
+    filetype, pyversion, supplied = check_form(req)
+
+    form_raw: RawMetadata
+    try:
+        form_raw = metadata.raw_from_form(req.form)
+        meta = metadata.validate(form_raw)
+    except metadata.MetadataError as exc:
+        raise UploadError(str(exc)) from exc
+    if req.content is None:
+        raise UploadError("Upload payload does not have a file.")
+
+    # Project and permission.
+    name = str(meta.name)
+    project = packages.get_project(name)
+    if project is None:
+        decision = authorize(identity, Action.CREATE_PROJECT)
+        if not decision:
+            raise UploadError(decision.reason, 403)
+        check_project_name(name, user)
+    else:
+        decision = authorize(identity, Action.UPLOAD, project)
+        if not decision:
+            raise UploadError(decision.reason, 403)
+
+    # The file's name and type.
+    filename = req.content_filename
+    if not req.content_type or req.content_type.startswith("image/"):
+        raise UploadError("Invalid distribution file.")
+    try:
+        distribution.check_filename_shape(filename, filetype)
+    except distribution.DistributionError as exc:
+        raise UploadError(str(exc)) from exc
+    limit = _size_limit(project)
+    if req.content_size > limit:
+        shown = name if project is None else project.name
+        raise UploadError(
+            f"File too large. Limit for project '{shown}' is {limit // (1024 * 1024)} MB. "
+            f"See {HELP}#file-size-limit for more information."
+        )
+    if project is not None:
+        total_limit = project.total_size_limit or settings.BASTION_MAX_PROJECT_SIZE
+        if project.total_size + req.content_size > total_limit:
+            raise UploadError(
+                f"Project size too large. Limit for project '{project.name}' total size is "
+                f"{total_limit // (1024**3)} GB. See {HELP}#project-size-limit"
+            )
+
+    size, computed = _digests(req.content)
+    for field, value in supplied.items():
+        if not hmac.compare_digest(value, computed[field]):
+            raise UploadError(
+                "The digest supplied does not match a digest calculated from the uploaded file."
+            )
+
+    # Re-uploads and filename reuse.
+    existing = File.objects.filter(filename=filename).first()
+    if existing is not None:
+        if (
+            existing.sha256_digest == computed["sha256_digest"]
+            and existing.blake2_256_digest == computed["blake2_256_digest"]
+        ):
+            return UploadResult(existing, created=False)
+        raise UploadError(
+            f"File already exists ('{filename}', with blake2_256 hash "
+            f"'{existing.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
+        )
+    same_content = File.objects.filter(blake2_256_digest=computed["blake2_256_digest"]).first()
+    if same_content is not None:
+        raise UploadError(
+            f"File already exists ('{same_content.filename}', with blake2_256 hash "
+            f"'{same_content.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
+        )
+    if packages.filename_was_used(filename):
+        raise UploadError(
+            "This filename was previously used by a file that has since been deleted. Use a "
+            f"different version. See {HELP}#file-name-reuse for more information."
+        )
+
+    release = packages.find_release(project, str(meta.version)) if project is not None else None
+    if (
+        release is not None
+        and filetype == "sdist"
+        and release.files.filter(packagetype=File.SDIST).exists()
+    ):
+        raise UploadError("Only one sdist may be uploaded per release.")
+
+    # What is inside the file.
+    try:
+        distribution.check_filename_matches(filename, filetype, name, meta.version)
+    except distribution.DistributionError as exc:
+        raise UploadError(str(exc)) from exc
+    limits = Limits(max_seconds=float(getattr(settings, "BASTION_ARCHIVE_SECONDS", 20.0)))
+    try:
+        inspected = distribution.inspect(req.content, filename, filetype, limits)
+        file_raw = metadata.parse_file_metadata(inspected.metadata)
+        metadata.compare(form_raw, file_raw, inspected.metadata_kind)
+        distribution.check_license_files(
+            list(meta.license_files or []), req.content, filename, filetype, limits
+        )
+    except (distribution.DistributionError, metadata.MetadataError) as exc:
+        raise UploadError(str(exc)) from exc
+    # The file's own metadata becomes the release's: it is what installers read.
+    try:
+        file_meta = metadata.validate(_merged(form_raw, file_raw))
+    except metadata.MetadataError as exc:
+        raise UploadError(f"The {inspected.metadata_kind} inside the file is invalid: {exc}") from exc
+    description_html = ""
+    if release is None:
+        description_html = render_description(file_meta)
+
+    # Store, then record in one transaction.
+    storage = get_storage()
+    key = file_key(computed["blake2_256_digest"], filename)
+    metadata_sha = ""
+    if filetype == "bdist_wheel":
+        metadata_sha = hashlib.sha256(inspected.metadata).hexdigest()
+        storage.put_bytes(key + ".metadata", inspected.metadata)
+    req.content.seek(0)
+    _put(storage, key, req.content)
+    new = packages.NewFile(
+        filename=filename,
+        packagetype=File.SDIST if filetype == "sdist" else File.WHEEL,
+        python_version=pyversion,
+        requires_python=str(file_meta.requires_python or ""),
+        size=size,
+        md5_digest=computed["md5_digest"],
+        sha256_digest=computed["sha256_digest"],
+        blake2_256_digest=computed["blake2_256_digest"],
+        storage_key=key,
+        metadata_sha256=metadata_sha,
+    )
+    try:
+        with transaction.atomic():
+            if project is None:
+                project = packages.create_project(name, user, request=req.request)
+            release, _ = packages.get_or_create_release(
+                project,
+                file_meta.version,
+                metadata=_jsonable(file_raw),
+                description_html=description_html,
+                uploader=user,
+                request=req.request,
+            )
+            if filetype == "sdist" and release.files.filter(packagetype=File.SDIST).exists():
+                raise UploadError("Only one sdist may be uploaded per release.")
+            file = packages.add_file(release, new, uploader=user, request=req.request)
+            if identity.token is not None:
+                tokens.mark_used(identity.token)
+    except IntegrityError as exc:
+        storage.delete(key)
+        storage.delete(key + ".metadata")
+        if packages.get_project(name) is not None and project is None:
+            raise UploadError(
+                f"The name '{name}' conflicts with an existing project. See {HELP}#project-name "
+                "for more information.",
+                409,
+            ) from exc
+        raise UploadError(
+            f"File already exists ('{filename}', with blake2_256 hash "
+            f"'{computed['blake2_256_digest']}'). See {HELP}#file-name-reuse for more information."
+        ) from exc
+    except BaseException:
+        if not File.objects.filter(storage_key=key).exists():
+            storage.delete(key)
+            storage.delete(key + ".metadata")
+        raise
+    return UploadResult(file, created=True)
+
+
+def _put(storage: Any, key: str, content: BinaryIO) -> None:
+    path = getattr(content, "temporary_file_path", None)
+    if callable(path):
+        from pathlib import Path
+
+        storage.put(key, Path(path()))
+        return
+    storage.put_bytes(key, content.read())
+
+
+def _merged(form_raw: RawMetadata, file_raw: RawMetadata) -> RawMetadata:
+    merged: dict[str, Any] = dict(form_raw)
+    merged.update(file_raw)
+    return merged  # type: ignore[return-value]
+
+
+def _jsonable(raw: RawMetadata) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in dict(raw).items():
+        out[key] = value
+    return out
+
+
+def normalized(name: str) -> str:
+    return canonicalize_name(name)
+
+
+__all__ = ["Release", "UploadError", "UploadRequest", "handle_upload"]

@@ -1,0 +1,67 @@
+"""``POST /legacy/``: the upload API used by twine and ``uv publish``."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from bastion.upload.services import UploadError, UploadRequest, handle_upload
+
+
+def error_response(status: int, message: str) -> HttpResponse:
+    """A 4xx whose one-line reason is both the body and the status line's reason phrase.
+
+    twine prints the reason phrase, so PyPI puts its message there; HTTP allows only
+    ISO-8859-1 and no line breaks in it.
+    """
+    line = " ".join(message.split())
+    reason = line.encode("latin-1", "replace").decode("latin-1")
+    return HttpResponse(
+        line + "\n", status=status, reason=reason, content_type="text/plain; charset=utf-8"
+    )
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    action = request.POST.get(":action", "file_upload")
+    if action in ("submit", "submit_pkg_info"):
+        return error_response(
+            410,
+            "Project pre-registration is no longer required or supported, upload your files instead.",
+        )
+    if action == "doc_upload":
+        return error_response(
+            410, "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/."
+        )
+    if action != "file_upload":
+        return error_response(400, f"Unknown action '{action}'.")
+    form = {key: request.POST.getlist(key) for key in request.POST}
+    content = request.FILES.get("content")
+    file_fields = list(request.FILES.keys())
+    req = UploadRequest(
+        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+        form=form,
+        file_fields=file_fields,
+        content=content.file if content is not None else None,  # type: ignore[arg-type]
+        content_filename=(content.name or "") if content is not None else "",
+        content_type=(content.content_type or "") if content is not None else "",
+        content_size=content.size or 0 if content is not None else 0,
+        request=request,
+    )
+    try:
+        handle_upload(req)
+    except UploadError as exc:
+        return error_response(exc.status, exc.message)
+    return HttpResponse(b"", status=200, content_type="text/plain")
+
+
+@csrf_exempt
+def legacy_without_slash(request: HttpRequest) -> HttpResponse:
+    response = error_response(
+        308,
+        "An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)",
+    )
+    response["Location"] = "/legacy/"
+    return response

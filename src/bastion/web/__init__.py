@@ -1,0 +1,1 @@
+"""Pages for people: home and search, project pages, login, account and project management."""

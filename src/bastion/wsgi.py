@@ -1,0 +1,16 @@
+"""The WSGI application: the index's fast path in front of Django."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
+
+django_application = get_wsgi_application()
+
+from bastion.index.fast import make_fast_path  # noqa: E402
+
+application = make_fast_path(settings.BASTION_PUBLIC_DIR, django_application)
