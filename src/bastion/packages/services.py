@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 from bastion.accounts.models import User
@@ -117,7 +117,7 @@ def add_role(project: Project, user: User, role_name: str, *, actor: User, reque
 
 def find_release(project: Project, version: str) -> Release | None:
     try:
-        canonical = str(Version(version))
+        canonical = canonicalize_version(Version(version))
     except InvalidVersion:
         return None
     return Release.objects.filter(project=project, canonical_version=canonical).first()
@@ -132,14 +132,15 @@ def get_or_create_release(
     uploader: User,
     request: Any = None,
 ) -> tuple[Release, bool]:
-    """Return the release for ``version``; the first file's metadata defines a new release."""
-    canonical = str(version)
+    """Return the release for ``version`` (``1.0`` and ``1.0.0`` are one release); the first
+    file's metadata defines a new release."""
+    canonical = canonicalize_version(version)
     release = Release.objects.filter(project=project, canonical_version=canonical).first()
     if release is not None:
         return release, False
     release = Release.objects.create(
         project=project,
-        version=str(metadata.get("version") or canonical),
+        version=str(version),
         canonical_version=canonical,
         uploader=uploader,
         summary=str(metadata.get("summary") or "")[:512],

@@ -53,7 +53,9 @@ def apply_verdict(
 
 
 def _enqueue_scan(sender: Any, file_id: int, **kwargs: Any) -> None:
-    scan_pending_file.enqueue(file_id)
+    result = scan_pending_file.enqueue(file_id)
+    for error in getattr(result, "errors", []):
+        log.error("scan task failed: %s", error.traceback)
 
 
 packages.file_pending.connect(_enqueue_scan, dispatch_uid="bastion.upload.enqueue_scan")
