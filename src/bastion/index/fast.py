@@ -129,7 +129,7 @@ def negotiate(accept: str | None) -> str:
 def choose_type(accept: str | None, fmt: str | None) -> str | None:
     """The type to serve, honouring ``?format=``; None when ``format`` names nothing we serve."""
     if fmt:
-        fmt = fmt.strip().lower()
+        fmt = fmt.strip().lower().replace(" ", "+")  # an unescaped "+" arrives as a space
         return fmt if fmt in _OFFERS else None
     return negotiate(accept)
 

@@ -360,7 +360,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         filename=filename,
         packagetype=File.SDIST if filetype == "sdist" else File.WHEEL,
         python_version=pyversion,
-        requires_python=str(file_meta.requires_python or ""),
+        requires_python=str(file_raw.get("requires_python") or "").strip(),
         size=size,
         md5_digest=computed["md5_digest"],
         sha256_digest=computed["sha256_digest"],
