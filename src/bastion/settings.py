@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "bastion.events",
+    "bastion.names",
     "bastion.accounts",
     "bastion.packages",
     "bastion.tokens",
