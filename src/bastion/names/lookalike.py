@@ -1,0 +1,530 @@
+"""Look-alike detection: is a proposed name an imitation of a protected (popular) name?
+
+The protected names are indexed once (a deletion-neighbourhood index for edit distance 1 over
+all of them, distance 2 over the most popular, plus maps for separator/confusable folding, word
+order and decorative affixes), so one lookup costs a few dozen dictionary probes instead of a
+scan over every protected name.
+
+A raw edit distance is not a verdict: popular projects legitimately sit one edit apart
+(``pyqt5``/``pyqt6``, ``attr``/``attrs``, ``mypy-boto3-ecs``/``mypy-boto3-ec2``,
+``flask-json``/``flask``). Each candidate edit is therefore classified (transposition,
+repeated character, keyboard slip, confusable, ...) and judged by how typo-like it is, how long
+the imitated name is and how popular; see :class:`Thresholds`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from bastion.names.normalize import canonicalize, compact, skeleton
+
+__all__ = ["Edit", "LookalikeIndex", "Match", "Thresholds", "classify_edit", "keyboard_neighbours"]
+
+
+# --------------------------------------------------------------------------- keyboard & glyphs
+
+
+def _build_keyboard() -> dict[str, frozenset[str]]:
+    """Neighbouring keys on a US QWERTY keyboard, from the physical key positions."""
+    rows = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+    stagger = (0.0, 0.5, 0.75, 1.25)  # horizontal offset of each row, in key widths
+    where = {
+        key: (row, col + stagger[row]) for row, keys in enumerate(rows) for col, key in enumerate(keys)
+    }
+    near: dict[str, set[str]] = {key: set() for key in where}
+    for a, (ra, xa) in where.items():
+        for b, (rb, xb) in where.items():
+            if a == b:
+                continue
+            if (ra == rb and abs(xa - xb) <= 1.0) or (abs(ra - rb) == 1 and abs(xa - xb) < 0.8):
+                near[a].add(b)
+    return {k: frozenset(v) for k, v in near.items()}
+
+
+_KEYBOARD = _build_keyboard()
+# Characters that are mistaken for one another when read (both directions listed).
+_VISUAL_PAIRS = frozenset(
+    {("0", "o"), ("1", "l"), ("1", "i"), ("l", "i"), ("5", "s"), ("u", "v"), ("m", "n"), ("c", "e")}
+)
+_VOWELS = frozenset("aeiouy")
+
+
+def keyboard_neighbours(ch: str) -> frozenset[str]:
+    """Keys physically next to ``ch`` on a QWERTY keyboard (empty for unknown characters)."""
+    return _KEYBOARD.get(ch, frozenset())
+
+
+def _visual(a: str, b: str) -> bool:
+    return (a, b) in _VISUAL_PAIRS or (b, a) in _VISUAL_PAIRS
+
+
+# --------------------------------------------------------------------------- edit classification
+
+
+class Edit(NamedTuple):
+    """One edit turning the protected name into the candidate.
+
+    ``op`` is ``sub`` (target char ``old`` replaced by ``new``), ``ins`` (``new`` inserted),
+    ``del`` (``old`` removed) or ``swap`` (``old``+``new`` are the two swapped chars);
+    ``pos`` indexes the candidate for ``sub``/``ins``/``swap`` and the target for ``del``.
+    """
+
+    op: str
+    pos: int
+    old: str
+    new: str
+
+
+def classify_edit(cand: str, target: str) -> Edit | None:
+    """The single edit (optimal-string-alignment distance 1) from ``target`` to ``cand``, if any."""
+    lc, lt = len(cand), len(target)
+    if lc == lt:
+        i = 0
+        while i < lc and cand[i] == target[i]:
+            i += 1
+        if i == lc:
+            return None
+        if cand[i + 1 :] == target[i + 1 :]:
+            return Edit("sub", i, target[i], cand[i])
+        if (
+            i + 1 < lc
+            and cand[i] == target[i + 1]
+            and cand[i + 1] == target[i]
+            and cand[i + 2 :] == target[i + 2 :]
+        ):
+            return Edit("swap", i, target[i], target[i + 1])
+        return None
+    if lc == lt + 1:
+        i = 0
+        while i < lt and cand[i] == target[i]:
+            i += 1
+        if cand[i + 1 :] == target[i:]:
+            return Edit("ins", i, "", cand[i])
+        return None
+    if lc == lt - 1:
+        i = 0
+        while i < lc and cand[i] == target[i]:
+            i += 1
+        if cand[i:] == target[i + 1 :]:
+            return Edit("del", i, target[i], "")
+        return None
+    return None
+
+
+def osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance, capped at ``limit`` (returns ``limit`` if >=)."""
+    if a == b:
+        return 0
+    la, lb = len(a), len(b)
+    if abs(la - lb) >= limit:
+        return limit
+    before: list[int] = []
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        ca = a[i - 1]
+        cur = [i] + [0] * lb
+        best = i
+        for j in range(1, lb + 1):
+            cb = b[j - 1]
+            v = prev[j - 1] + (ca != cb)
+            if prev[j] + 1 < v:
+                v = prev[j] + 1
+            if cur[j - 1] + 1 < v:
+                v = cur[j - 1] + 1
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and before[j - 2] + 1 < v:
+                v = before[j - 2] + 1
+            cur[j] = v
+            if v < best:
+                best = v
+        if best >= limit:
+            return limit
+        before, prev = prev, cur
+    return min(prev[lb], limit)
+
+
+# --------------------------------------------------------------------------- policy knobs
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Tunable limits.
+
+    Lengths count the letters and digits of the imitated (protected) name. Several rules use the
+    name's *exposure*: its length plus a bonus for popularity (see :meth:`exposure`), because a
+    long name is rarely hit by accident and a popular one is what squatters aim at.
+    """
+
+    #: transposed neighbours, doubled or un-doubled letters, look-alike characters.
+    slip_min_len: int = 4
+    #: a character replaced by a keyboard neighbour (not the first character).
+    neighbour_min_exposure: int = 9
+    #: a character replaced by an unrelated one (not the first): only very popular names.
+    other_sub_min_len: int = 6
+    other_sub_max_rank: int = 200
+    #: a character dropped from inside the name.
+    omit_inner_min_exposure: int = 10
+    #: the last character dropped (a trailing plural "s" needs ``omit_plural_min_len``).
+    omit_end_min_len: int = 6
+    omit_plural_min_len: int = 10
+    #: the first character dropped.
+    omit_start_min_len: int = 7
+    omit_start_max_rank: int = 1000
+    #: an extra character inside / at the end of the name (never at the start: new word).
+    extra_inner_min_len: int = 6
+    extra_end_min_len: int = 6
+    #: distance-2 look-alikes: only for the most popular single-word names.
+    edit2_max_rank: int = 300
+    edit2_min_len: int = 8
+    #: separator-only differences (``gitpython``/``git-python``): the most popular names only;
+    #: further down, such pairs are as often two real projects.
+    separator_max_rank: int = 100
+    separator_min_len: int = 4
+    #: reordered words are refused when the name has at least this many words.
+    reorder_min_words: int = 3
+    #: a word this short inside a multi-word name is a code (service, version, region);
+    #: changing it is a different project, not a typo (``mypy-boto3-ecs``/``mypy-boto3-ec2``).
+    short_word_len: int = 3
+    #: popularity bonus: (max rank, bonus) steps, first match wins.
+    popularity_bonus: tuple[tuple[int, int], ...] = ((200, 3), (1000, 2), (5000, 1))
+
+    def exposure(self, length: int, rank: int) -> int:
+        for max_rank, bonus in self.popularity_bonus:
+            if rank <= max_rank:
+                return length + bonus
+        return length
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a name imitates ``target``: ``kind`` is a stable code, ``detail`` a sentence part."""
+
+    target: str
+    kind: str
+    detail: str
+
+
+# Decorations that add no meaning to a name: "X-py" reads as "X". Suffixes are compared on the
+# canonical name (``-py``) and glued (``py``); prefixes likewise.
+_DECORATION_SUFFIXES: tuple[str, ...] = (
+    "-python",
+    "python",
+    "-py",
+    "py",
+    "-lib",
+    "lib",
+    "-dev",
+    "-pkg",
+    "-package",
+    "-official",
+    "-sdk",
+)
+_DECORATION_PREFIXES: tuple[str, ...] = ("lib-", "lib", "the-", "official-")
+# "py"/"python" in front is how Python bindings of X are named (pykafka, python-igraph), and
+# companions carry real words (-client, -core, -api): those are allowed.
+# Decorations that only count against very popular names.
+_POPULAR_ONLY_SUFFIXES = frozenset({"-sdk"})
+
+
+def _deletes1(s: str) -> list[str]:
+    return [s[:i] + s[i + 1 :] for i in range(len(s))]
+
+
+def _deletes2(s: str) -> set[str]:
+    out = set()
+    n = len(s)
+    for i in range(n):
+        a = s[:i] + s[i + 1 :]
+        out.add(a)
+        for j in range(i, n - 1):
+            out.add(a[:j] + a[j + 1 :])
+    return out
+
+
+def _word_span(name: str, pos: int) -> tuple[int, int]:
+    """The [start, end) bounds of the ``-``-word of ``name`` containing index ``pos``."""
+    start = name.rfind("-", 0, pos) + 1
+    end = name.find("-", pos)
+    return start, (len(name) if end < 0 else end)
+
+
+class LookalikeIndex:
+    """Protected names, most popular first, indexed for look-alike queries."""
+
+    def __init__(
+        self,
+        protected: Iterable[str],
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    ) -> None:
+        self.thresholds = thresholds
+        self.names: list[str] = []
+        self.rank: dict[str, int] = {}
+        for raw in protected:
+            name = canonicalize(raw)
+            if name and name not in self.rank:
+                self.rank[name] = len(self.names) + 1
+                self.names.append(name)
+        self._del1: dict[str, list[str]] | None = None
+        self._del2: dict[str, list[str]] | None = None
+        self._folded: dict[str, str] | None = None
+        self._words: dict[tuple[str, ...], str] | None = None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.rank
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    # ----------------------------------------------------------------- lazily built indexes
+
+    def _build(self) -> None:
+        del1: dict[str, list[str]] = {}
+        folded: dict[str, str] = {}
+        word_map: dict[tuple[str, ...], str] = {}
+        for name in self.names:  # most popular first: setdefault keeps the best-ranked
+            lst = del1.get(name)
+            if lst is None:
+                del1[name] = [name]
+            else:
+                lst.append(name)
+            for d in set(_deletes1(name)):
+                lst = del1.get(d)
+                if lst is None:
+                    del1[d] = [name]
+                else:
+                    lst.append(name)
+            folded.setdefault(compact(name), name)
+            folded.setdefault("\0" + skeleton(name), name)
+            if "-" in name:
+                word_map.setdefault(tuple(sorted(name.split("-"))), name)
+        del2: dict[str, list[str]] = {}
+        t = self.thresholds
+        for name in self.names[: t.edit2_max_rank]:
+            if len(name) < t.edit2_min_len or "-" in name:
+                continue
+            for d in _deletes2(name):
+                del2.setdefault(d, []).append(name)
+        self._del1, self._del2, self._folded = del1, del2, folded
+        self._words = word_map
+
+    # ----------------------------------------------------------------- queries
+
+    def match(self, cand: str) -> Match | None:
+        """The imitation ``cand`` (canonical) commits, or None. Protected names never match."""
+        if cand in self.rank:
+            return None
+        if self._del1 is None:
+            self._build()
+        return (
+            self._match_folded(cand)
+            or self._match_edit1(cand)
+            or self._match_words(cand)
+            or self._match_affix(cand)
+            or self._match_edit2(cand)
+        )
+
+    def _match_folded(self, cand: str) -> Match | None:
+        assert self._folded is not None
+        t = self._folded.get(compact(cand))
+        if t is not None and t != cand:
+            th = self.thresholds
+            if len(compact(t)) >= th.separator_min_len and self.rank[t] <= th.separator_max_rank:
+                return Match(t, "separator", f"same letters as '{t}' with different separators")
+            return None
+        t = self._folded.get("\0" + skeleton(cand))
+        if t is not None and t != cand:
+            return Match(t, "confusable", f"confusable characters imitating '{t}'{_glyphs(cand, t)}")
+        return None
+
+    def _match_edit1(self, cand: str) -> Match | None:
+        assert self._del1 is not None
+        del1 = self._del1
+        seen: set[str] = set()
+        best: tuple[int, Match] | None = None
+        keys = [cand, *_deletes1(cand)]
+        for key in keys:
+            for target in del1.get(key, ()):
+                if target in seen:
+                    continue
+                seen.add(target)
+                r = self.rank[target]
+                if best is not None and r >= best[0]:
+                    continue
+                edit = classify_edit(cand, target)
+                if edit is None:
+                    continue
+                m = self._judge_edit1(cand, target, r, edit)
+                if m is not None:
+                    best = (r, m)
+        return best[1] if best else None
+
+    def _judge_edit1(self, cand: str, target: str, rank: int, e: Edit) -> Match | None:
+        t = self.thresholds
+        n = len(target) - target.count("-")
+        op, pos = e.op, e.pos
+        ch = e.new or e.old
+        if ch == "-" or (op == "swap" and "-" in (e.old, e.new)):
+            return None  # separator games are judged by _match_folded
+        # The word of the protected name that the edit touches.
+        tpos = min(pos, len(target) - 1)
+        if op == "ins" and tpos > 0 and target[tpos] == "-":
+            tpos -= 1
+        ws, we = _word_span(target, tpos)
+        multiword = "-" in target
+        if multiword and we - ws <= t.short_word_len:
+            return None  # a different short code word, not a typo
+        # Digits: versions and variants (pyqt5/pyqt6, fpdf/fpdf2, phonopy/phono3py), unless doubled.
+        if op == "sub" and e.old.isdigit() and e.new.isdigit():
+            return None
+        if op in ("ins", "del") and ch.isdigit():
+            ref = cand if op == "ins" else target
+            if not _repeats(ref, pos, ch):
+                return None
+        word_start = pos == ws if op != "ins" else (pos == 0 or cand[pos - 1] == "-")
+
+        if op == "swap":
+            if n >= t.slip_min_len:
+                return Match(target, "transposition", f"transposition of '{target}'")
+            return None
+        if op == "sub":
+            if _visual(e.old, e.new):
+                if n >= t.slip_min_len:
+                    return Match(
+                        target, "confusable", f"confusable '{e.new}' for '{e.old}' in '{target}'"
+                    )
+                return None
+            if word_start:
+                return None  # a new first letter makes a new word (config/donfig, record/decord)
+            if e.new in keyboard_neighbours(e.old):
+                if t.exposure(n, rank) >= t.neighbour_min_exposure:
+                    return Match(
+                        target,
+                        "keyboard",
+                        f"'{e.new}' for neighbouring key '{e.old}' in '{target}'",
+                    )
+                return None
+            if n >= t.other_sub_min_len and rank <= t.other_sub_max_rank:
+                return Match(target, "substitution", f"'{e.new}' for '{e.old}' in '{target}'")
+            return None
+        if op == "ins":
+            if _repeats(cand, pos, ch):
+                if n >= t.slip_min_len:
+                    return Match(target, "repeated", f"repeated '{ch}' in '{target}'")
+                return None
+            if word_start:
+                return None  # a new leading letter usually makes a new word (aiopath, jdatetime)
+            if pos == len(cand) - 1:
+                if n >= t.extra_end_min_len and ch != "x":
+                    return Match(target, "extra", f"extra '{ch}' at the end of '{target}'")
+                return None
+            if n >= t.extra_inner_min_len:
+                return Match(target, "extra", f"extra '{ch}' inside '{target}'")
+            return None
+        # op == "del"
+        if _repeats(target, pos, ch):
+            if n >= t.slip_min_len:
+                return Match(target, "omitted", f"one '{ch}' dropped from '{target}'")
+            return None
+        if pos == 0:
+            if n >= t.omit_start_min_len and rank <= t.omit_start_max_rank:
+                return Match(target, "omitted", f"first letter of '{target}' dropped")
+            return None
+        if pos == len(target) - 1:
+            if n >= (t.omit_plural_min_len if ch == "s" else t.omit_end_min_len):
+                return Match(target, "omitted", f"last letter of '{target}' dropped")
+            return None
+        if t.exposure(n, rank) >= t.omit_inner_min_exposure:
+            return Match(target, "omitted", f"'{ch}' dropped from '{target}'")
+        return None
+
+    def _match_words(self, cand: str) -> Match | None:
+        assert self._words is not None
+        if "-" not in cand:
+            return None
+        parts = cand.split("-")
+        if len(parts) < self.thresholds.reorder_min_words:
+            return None
+        t = self._words.get(tuple(sorted(parts)))
+        if t is not None and t != cand:
+            return Match(t, "reorder", f"the words of '{t}' reordered")
+        return None
+
+    def _match_affix(self, cand: str) -> Match | None:
+        rank = self.rank
+        best: tuple[int, Match] | None = None
+
+        def offer(target: str, kind: str, detail: str) -> None:
+            nonlocal best
+            r = rank[target]
+            if best is None or r < best[0]:
+                best = (r, Match(target, kind, detail))
+
+        for s in _DECORATION_SUFFIXES:
+            if cand.endswith(s):
+                base = cand[: -len(s)].strip("-")
+                if len(base) >= 2 and base in rank:
+                    if s in _POPULAR_ONLY_SUFFIXES and rank[base] > self.thresholds.edit2_max_rank:
+                        continue
+                    offer(base, "affix", f"'{s}' suffix on '{base}'")
+        for p in _DECORATION_PREFIXES:
+            if cand.startswith(p):
+                base = cand[len(p) :].strip("-")
+                if len(base) >= 2 and base in rank:
+                    offer(base, "affix", f"'{p}' prefix on '{base}'")
+        return best[1] if best else None
+
+    def _match_edit2(self, cand: str) -> Match | None:
+        assert self._del2 is not None
+        t = self.thresholds
+        if "-" in cand or len(cand) < t.edit2_min_len - 1:
+            return None
+        seen: set[str] = set()
+        best: tuple[int, str] | None = None
+        for key in _deletes2(cand) | {cand}:
+            for target in self._del2.get(key, ()):
+                if target in seen:
+                    continue
+                seen.add(target)
+                r = self.rank[target]
+                if best is not None and r >= best[0]:
+                    continue
+                if cand.startswith(target) or target.startswith(cand):
+                    continue  # an extension or abbreviation, not a typo
+                if _digit_only_difference(cand, target):
+                    continue
+                if osa_distance(cand, target, 3) == 2:
+                    best = (r, target)
+        if best is None:
+            return None
+        return Match(best[1], "edit2", f"two characters changed in '{best[1]}'")
+
+
+def _repeats(s: str, pos: int, ch: str) -> bool:
+    """True when ``ch`` at ``s[pos]`` sits next to an identical character."""
+    return (pos > 0 and s[pos - 1] == ch) or (pos + 1 < len(s) and s[pos + 1] == ch)
+
+
+def _digit_only_difference(a: str, b: str) -> bool:
+    return a.rstrip("0123456789") == b.rstrip("0123456789")
+
+
+def _glyphs(cand: str, target: str) -> str:
+    """A short ``: '1' for 'l'`` note naming the first differing look-alike, when obvious."""
+    a, b = compact(cand), compact(target)
+    for x, y in ((seq, rep) for seq, rep in (("rn", "m"), ("vv", "w"))):
+        if x in a and y in b and x not in b:
+            return f" ('{x}' for '{y}')"
+    if len(a) == len(b):
+        for x, y in zip(a, b, strict=True):
+            if x != y:
+                return f" ('{x}' for '{y}')"
+    return ""
+
+
+def build_index(protected: Sequence[str], thresholds: Thresholds | None = None) -> LookalikeIndex:
+    """Convenience constructor."""
+    return LookalikeIndex(protected, thresholds or DEFAULT_THRESHOLDS)
