@@ -163,11 +163,13 @@ class Thresholds:
     #: a character replaced by an unrelated one (not the first): only very popular names.
     other_sub_min_len: int = 6
     other_sub_max_rank: int = 200
+    #: ... or any single-word name this exposed (long names do not collide by accident).
+    other_sub_min_exposure: int = 13
     #: a character dropped from inside the name.
     omit_inner_min_exposure: int = 10
     #: the last character dropped (a trailing plural "s" needs ``omit_plural_min_len``).
     omit_end_min_len: int = 6
-    omit_plural_min_len: int = 10
+    omit_plural_min_len: int = 9
     #: the first character dropped.
     omit_start_min_len: int = 7
     omit_start_max_rank: int = 1000
@@ -175,7 +177,7 @@ class Thresholds:
     extra_inner_min_len: int = 6
     extra_end_min_len: int = 6
     #: distance-2 look-alikes: only for the most popular single-word names.
-    edit2_max_rank: int = 300
+    edit2_max_rank: int = 1000
     edit2_min_len: int = 8
     #: separator-only differences (``gitpython``/``git-python``): the most popular names only;
     #: further down, such pairs are as often two real projects.
@@ -407,7 +409,9 @@ class LookalikeIndex:
                         f"'{e.new}' for neighbouring key '{e.old}' in '{target}'",
                     )
                 return None
-            if n >= t.other_sub_min_len and rank <= t.other_sub_max_rank:
+            if (
+                n >= t.other_sub_min_len and rank <= t.other_sub_max_rank
+            ) or (not multiword and t.exposure(n, rank) >= t.other_sub_min_exposure):
                 return Match(target, "substitution", f"'{e.new}' for '{e.old}' in '{target}'")
             return None
         if op == "ins":
