@@ -30,10 +30,17 @@ class Dist:
         return out
 
 
-def metadata_text(name: str, version: str, *, summary: str = "A test project",
-                  requires_python: str | None = ">=3.8", requires_dist: list[str] | None = None,
-                  description: str = "Hello\n=====\n\nA test project.\n",
-                  content_type: str = "text/x-rst", extra: str = "") -> str:
+def metadata_text(
+    name: str,
+    version: str,
+    *,
+    summary: str = "A test project",
+    requires_python: str | None = ">=3.8",
+    requires_dist: list[str] | None = None,
+    description: str = "Hello\n=====\n\nA test project.\n",
+    content_type: str = "text/x-rst",
+    extra: str = "",
+) -> str:
     lines = [
         "Metadata-Version: 2.1",
         f"Name: {name}",
@@ -51,11 +58,19 @@ def metadata_text(name: str, version: str, *, summary: str = "A test project",
     return text
 
 
-def form_fields(name: str, version: str, filetype: str, pyversion: str, digest: str,
-                *, summary: str = "A test project", requires_python: str | None = ">=3.8",
-                requires_dist: list[str] | None = None,
-                description: str = "Hello\n=====\n\nA test project.\n",
-                content_type: str = "text/x-rst") -> list[tuple[str, str]]:
+def form_fields(
+    name: str,
+    version: str,
+    filetype: str,
+    pyversion: str,
+    digest: str,
+    *,
+    summary: str = "A test project",
+    requires_python: str | None = ">=3.8",
+    requires_dist: list[str] | None = None,
+    description: str = "Hello\n=====\n\nA test project.\n",
+    content_type: str = "text/x-rst",
+) -> list[tuple[str, str]]:
     fields = [
         (":action", "file_upload"),
         ("protocol_version", "1"),
@@ -83,9 +98,18 @@ def _record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def wheel(name: str, version: str, *, module: str | None = None, code: str = "VALUE = 1\n",
-          extra_members: dict[str, bytes] | None = None, meta: str | None = None,
-          omit: tuple[str, ...] = (), tag: str = "py3-none-any", **meta_kwargs: object) -> Dist:
+def wheel(
+    name: str,
+    version: str,
+    *,
+    module: str | None = None,
+    code: str = "VALUE = 1\n",
+    extra_members: dict[str, bytes] | None = None,
+    meta: str | None = None,
+    omit: tuple[str, ...] = (),
+    tag: str = "py3-none-any",
+    **meta_kwargs: object,
+) -> Dist:
     """A pure-Python wheel with METADATA, WHEEL and RECORD."""
     dist = name.replace("-", "_").replace(".", "_").lower()
     module = module or dist
@@ -112,19 +136,35 @@ def wheel(name: str, version: str, *, module: str | None = None, code: str = "VA
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     data = buf.getvalue()
-    fields = form_fields(name, version, "bdist_wheel", "py3", hashlib.sha256(data).hexdigest(),
-                         **_form_kwargs(meta_kwargs))
+    fields = form_fields(
+        name,
+        version,
+        "bdist_wheel",
+        "py3",
+        hashlib.sha256(data).hexdigest(),
+        **_form_kwargs(meta_kwargs),
+    )
     return Dist(filename, data, fields)
 
 
 def _form_kwargs(meta_kwargs: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in meta_kwargs.items() if k in
-            ("summary", "requires_python", "requires_dist", "description", "content_type")}
+    return {
+        k: v
+        for k, v in meta_kwargs.items()
+        if k in ("summary", "requires_python", "requires_dist", "description", "content_type")
+    }
 
 
-def sdist(name: str, version: str, *, extra_members: dict[str, bytes] | None = None,
-          meta: str | None = None, links: dict[str, str] | None = None,
-          top: str | None = None, **meta_kwargs: object) -> Dist:
+def sdist(
+    name: str,
+    version: str,
+    *,
+    extra_members: dict[str, bytes] | None = None,
+    meta: str | None = None,
+    links: dict[str, str] | None = None,
+    top: str | None = None,
+    **meta_kwargs: object,
+) -> Dist:
     dist = name.replace("-", "_").replace(".", "_").lower()
     top = top or f"{dist}-{version}"
     filename = f"{dist}-{version}.tar.gz"
@@ -149,6 +189,12 @@ def sdist(name: str, version: str, *, extra_members: dict[str, bytes] | None = N
             info.linkname = target
             tf.addfile(info)
     data = buf.getvalue()
-    fields = form_fields(name, version, "sdist", "source", hashlib.sha256(data).hexdigest(),
-                         **_form_kwargs(meta_kwargs))
+    fields = form_fields(
+        name,
+        version,
+        "sdist",
+        "source",
+        hashlib.sha256(data).hexdigest(),
+        **_form_kwargs(meta_kwargs),
+    )
     return Dist(filename, data, fields)

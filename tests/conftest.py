@@ -28,8 +28,11 @@ def make_user(db: Any) -> Callable[..., Any]:
 
     def make(name: str = "alice", *, admin: bool = False, email: str | None = None) -> Any:
         return create_user(
-            name, email=email or f"{name}@example.com", password=PASSWORD,
-            is_admin=admin, email_verified=True,
+            name,
+            email=email or f"{name}@example.com",
+            password=PASSWORD,
+            is_admin=admin,
+            email_verified=True,
         )
 
     return make
@@ -66,14 +69,23 @@ def basic(token: str, username: str = "__token__") -> str:
 def upload(client: Client) -> Callable[..., Any]:
     """POST a distribution to /legacy/ the way twine does."""
 
-    def post(dist: Dist, token: str | None, *, fields: list[tuple[str, str]] | None = None,
-             filename: str | None = None, data: bytes | None = None,
-             content_type: str = "application/octet-stream", auth: str | None = None) -> Any:
+    def post(
+        dist: Dist,
+        token: str | None,
+        *,
+        fields: list[tuple[str, str]] | None = None,
+        filename: str | None = None,
+        data: bytes | None = None,
+        content_type: str = "application/octet-stream",
+        auth: str | None = None,
+    ) -> Any:
         payload: dict[str, Any] = {}
         for key, value in fields if fields is not None else dist.fields:
             payload.setdefault(key, []).append(value)
         payload["content"] = SimpleUploadedFile(
-            filename or dist.filename, dist.data if data is None else data, content_type=content_type
+            filename or dist.filename,
+            dist.data if data is None else data,
+            content_type=content_type,
         )
         extra = {}
         if auth is not None:

@@ -16,7 +16,9 @@ from bastion.cli_support import migrate, setup_django
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("serve", help="Run the index (production server, migrations, worker).")
+    p = subparsers.add_parser(
+        "serve", help="Run the index (production server, migrations, worker)."
+    )
     p.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
     p.add_argument("--port", type=int, default=8000, help="Port to listen on (default 8000).")
     p.add_argument("--workers", type=int, default=1, help="Web processes (default 1).")
@@ -43,7 +45,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--email", required=True, help="Email address.")
     p.add_argument("--admin", action="store_true", help="Make the user an administrator.")
     p.add_argument(
-        "--password-stdin", action="store_true", required=True,
+        "--password-stdin",
+        action="store_true",
+        required=True,
         help="Read the password from standard input (first line).",
     )
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
@@ -54,10 +58,16 @@ def register(subparsers: Any) -> None:
     token_sub.required = True
     p = token_sub.add_parser("create", help="Issue an API token for a user and print it once.")
     p.add_argument("name", help="The user the token belongs to.")
-    p.add_argument("--project", action="append", default=[], help="Limit to this project (repeatable).")
+    p.add_argument(
+        "--project", action="append", default=[], help="Limit to this project (repeatable)."
+    )
     p.add_argument("--expires", help="Lifetime, e.g. 12h, 30d, 1y (default: no expiry).")
     p.add_argument("--token-name", help="A label for the token (default: 'cli-<timestamp>').")
-    p.add_argument("--upload-only", action="store_true", help="The token may upload but never create a project.")
+    p.add_argument(
+        "--upload-only",
+        action="store_true",
+        help="The token may upload but never create a project.",
+    )
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.set_defaults(handler=cmd_token_create)
     p = token_sub.add_parser("list", help="List a user's tokens.")
@@ -70,8 +80,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--all", action="store_true", help="Revoke every token of the user.")
     p.set_defaults(handler=cmd_token_revoke)
 
-    p = subparsers.add_parser("check", help="Check that every stored file exists and matches its hashes.")
-    p.add_argument("--repair", action="store_true", help="Re-link published files, unlink others, re-render pages.")
+    p = subparsers.add_parser(
+        "check", help="Check that every stored file exists and matches its hashes."
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="Re-link published files, unlink others, re-render pages.",
+    )
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.set_defaults(handler=cmd_check)
 
@@ -114,21 +130,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env["BASTION_DATA_DIR"] = str(settings.DATA_DIR)
     children: list[subprocess.Popen[bytes]] = []
     if not args.no_worker:
-        children.append(
-            subprocess.Popen([sys.executable, "-m", "bastion", "worker"], env=env)
-        )
+        children.append(subprocess.Popen([sys.executable, "-m", "bastion", "worker"], env=env))
     web = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "bastion.wsgi:application",
-            "--bind", f"{args.host}:{args.port}",
-            "--workers", str(args.workers),
-            "--worker-class", "gthread",
-            "--threads", str(args.threads),
-            "--timeout", "120",
-            "--graceful-timeout", "10",
-            "--keep-alive", "5",
-            "--limit-request-line", "8190",
-            "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bastion.wsgi:application",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "10",
+            "--keep-alive",
+            "5",
+            "--limit-request-line",
+            "8190",
+            "--log-level",
+            "warning",
         ],
         env=env,
     )
@@ -221,9 +247,17 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"token": raw, "id": str(token.pk), "name": token.name,
-                          "projects": token.projects,
-                          "expires": token.expires.isoformat() if token.expires else None}))
+        print(
+            json.dumps(
+                {
+                    "token": raw,
+                    "id": str(token.pk),
+                    "name": token.name,
+                    "projects": token.projects,
+                    "expires": token.expires.isoformat() if token.expires else None,
+                }
+            )
+        )
     else:
         print(raw)
     return 0
@@ -238,7 +272,9 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         return 2
     rows = [
         {
-            "id": str(t.pk), "name": t.name, "scope": t.scope_label,
+            "id": str(t.pk),
+            "name": t.name,
+            "scope": t.scope_label,
             "created": t.created.isoformat(),
             "expires": t.expires.isoformat() if t.expires else None,
             "last_used": t.last_used.isoformat() if t.last_used else None,
@@ -250,7 +286,9 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
     else:
         for r in rows:
-            print(f"{r['id']}  {r['name']}  scope={r['scope']}  last used={r['last_used'] or 'never'}")
+            print(
+                f"{r['id']}  {r['name']}  scope={r['scope']}  last used={r['last_used'] or 'never'}"
+            )
     return 0
 
 
@@ -301,9 +339,13 @@ def cmd_check(args: argparse.Namespace) -> int:
                 sha.update(chunk)
                 b2.update(chunk)
         if (md5.hexdigest(), sha.hexdigest(), b2.hexdigest()) != (
-            f.md5_digest, f.sha256_digest, f.blake2_256_digest
+            f.md5_digest,
+            f.sha256_digest,
+            f.blake2_256_digest,
         ):
-            problems.append({"file": f.filename, "problem": "content does not match recorded hashes"})
+            problems.append(
+                {"file": f.filename, "problem": "content does not match recorded hashes"}
+            )
         published = storage.is_published(f.storage_key)
         if f.state == File.PUBLISHED and not published:
             problems.append({"file": f.filename, "problem": "published but not downloadable"})

@@ -154,9 +154,7 @@ BASTION_SUSPICIOUS_ACTION = config.env("BASTION_SUSPICIOUS_ACTION", "publish") o
 
 TASKS = {
     "default": {
-        "BACKEND": config.env(
-            "BASTION_TASK_BACKEND", "django_tasks_db.DatabaseBackend"
-        ),
+        "BACKEND": config.env("BASTION_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
 

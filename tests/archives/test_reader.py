@@ -55,9 +55,13 @@ def test_traversal_absolute_backslash() -> None:
 
 def test_links() -> None:
     assert codes(_tar({"p/a": b"x"}, {"p/l": (tarfile.SYMTYPE, "a")})) == {"symlink"}
-    assert "symlink-escape" in codes(_tar({"p/a": b"x"}, {"p/l": (tarfile.SYMTYPE, "../../etc/passwd")}))
+    assert "symlink-escape" in codes(
+        _tar({"p/a": b"x"}, {"p/l": (tarfile.SYMTYPE, "../../etc/passwd")})
+    )
     assert codes(_tar({"p/a": b"x"}, {"p/h": (tarfile.LNKTYPE, "p/a")})) == {"hardlink"}
-    assert "hardlink-escape" in codes(_tar({"p/a": b"x"}, {"p/h": (tarfile.LNKTYPE, "/etc/shadow")}))
+    assert "hardlink-escape" in codes(
+        _tar({"p/a": b"x"}, {"p/h": (tarfile.LNKTYPE, "/etc/shadow")})
+    )
     assert "special-file" in codes(_tar({}, {"p/dev": (tarfile.CHRTYPE, "")}))
 
 
@@ -73,7 +77,9 @@ def test_bombs_and_limits() -> None:
     bomb = _zip({"z": b"\0" * (80 * 1024 * 1024)})
     assert "compression-ratio" in codes(bomb)
     assert "member-too-large" in codes(_zip({"z": b"\0" * 5000}), Limits(max_member_size=1000))
-    assert "total-too-large" in codes(_tar({"a": b"\0" * 3000, "b": b"\0" * 3000}), Limits(max_total_size=4000))
+    assert "total-too-large" in codes(
+        _tar({"a": b"\0" * 3000, "b": b"\0" * 3000}), Limits(max_total_size=4000)
+    )
     with pytest.raises(ArchiveError, match="more than the limit"):
         open_archive(io.BytesIO(_zip({f"f{i}": b"" for i in range(30)})), Limits(max_members=10))
     with pytest.raises(ArchiveError, match="more members than the limit"):

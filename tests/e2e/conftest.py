@@ -26,7 +26,9 @@ def client_env(home: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PIP_", "UV_", "TWINE_", "PYTHON", "VIRTUAL_ENV", "DJANGO_", "BASTION_"))
+        if not k.startswith(
+            ("PIP_", "UV_", "TWINE_", "PYTHON", "VIRTUAL_ENV", "DJANGO_", "BASTION_")
+        )
     }
     env.update(
         {
@@ -68,13 +70,18 @@ class LiveIndex:
 
     def bastion(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BIN / "bastion"), *args], env=self.env, input=stdin, text=True,
-            capture_output=True, timeout=120, check=True,
+            [str(BIN / "bastion"), *args],
+            env=self.env,
+            input=stdin,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            check=True,
         )
 
     def get_json(self, path: str) -> tuple[int, dict[str, object]]:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=10) as resp:  # noqa: S310
+            with urllib.request.urlopen(self.url + path, timeout=10) as resp:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             return exc.code, {}
@@ -106,12 +113,14 @@ def live_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(url + "/simple/", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(url + "/simple/", timeout=2):
                 break
         except (urllib.error.URLError, ConnectionError, OSError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.close()
-                raise RuntimeError("bastion serve did not start:\n" + (data / "server.log").read_text()) from None
+                raise RuntimeError(
+                    "bastion serve did not start:\n" + (data / "server.log").read_text()
+                ) from None
             time.sleep(0.2)
     try:
         yield LiveIndex(url, data, env)

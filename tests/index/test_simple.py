@@ -58,7 +58,11 @@ ROOT_SCHEMA = {
         "meta": {"type": "object", "required": ["api-version"]},
         "projects": {
             "type": "array",
-            "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}},
+            },
         },
     },
 }
@@ -77,7 +81,9 @@ def published(upload: Any, token: str) -> dict[str, builders.Dist]:
     return dists
 
 
-def test_json_detail_follows_pep_691_and_700(client: Any, published: dict[str, builders.Dist]) -> None:
+def test_json_detail_follows_pep_691_and_700(
+    client: Any, published: dict[str, builders.Dist]
+) -> None:
     response = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON)
     assert response.status_code == 200
     assert response["Content-Type"] == JSON
@@ -94,7 +100,9 @@ def test_json_detail_follows_pep_691_and_700(client: Any, published: dict[str, b
     assert by_name[published["wheel2"].filename]["requires-python"] == ">=3.9,<4"
 
 
-def test_metadata_file_hash_recomputed_from_what_is_served(client: Any, published: dict[str, builders.Dist]) -> None:
+def test_metadata_file_hash_recomputed_from_what_is_served(
+    client: Any, published: dict[str, builders.Dist]
+) -> None:
     doc = json.loads(client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON).content)
     for f in doc["files"]:
         body = b"".join(client.get(f["url"]).streaming_content)
@@ -105,7 +113,9 @@ def test_metadata_file_hash_recomputed_from_what_is_served(client: Any, publishe
             assert meta.startswith(b"Metadata-Version: 2.1")
 
 
-def test_html_detail_pep_503_592_658_629(client: Any, published: dict[str, builders.Dist], user: Any) -> None:
+def test_html_detail_pep_503_592_658_629(
+    client: Any, published: dict[str, builders.Dist], user: Any
+) -> None:
     from django.db import transaction
 
     from bastion.packages import services
@@ -137,18 +147,22 @@ def test_content_negotiation(client: Any, published: dict[str, builders.Dist]) -
     assert ctype("application/vnd.pypi.simple.v1+html") == "application/vnd.pypi.simple.v1+html"
     assert ctype("text/html").startswith("text/html")
     assert ctype(f"text/html;q=0.5, {JSON};q=0.9") == JSON
-    assert ctype(f"{JSON};q=0.1, text/html") .startswith("text/html")
+    assert ctype(f"{JSON};q=0.1, text/html").startswith("text/html")
     assert ctype("application/unknown").startswith("text/html")
     assert client.get("/simple/demo-pkg/?format=application/nope").status_code == 406
     assert client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON)["Vary"] == "Accept"
 
 
-def test_etag_and_304(client: Any, published: dict[str, builders.Dist], upload: Any, token: str) -> None:
+def test_etag_and_304(
+    client: Any, published: dict[str, builders.Dist], upload: Any, token: str
+) -> None:
     first = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON)
     etag = first["ETag"]
     again = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b""
-    assert client.get("/simple/demo-pkg/", HTTP_IF_NONE_MATCH=etag).status_code == 200  # HTML differs
+    assert (
+        client.get("/simple/demo-pkg/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+    )  # HTML differs
     assert upload(builders.wheel("demo-pkg", "3.0"), token).status_code == 200
     changed = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
@@ -169,7 +183,9 @@ def test_root_index(client: Any, published: dict[str, builders.Dist]) -> None:
     assert '<a href="/simple/demo-pkg/">Demo.Pkg</a>' in client.get("/simple/").content.decode()
 
 
-def test_only_published_files_are_listed_or_served(client: Any, published: dict[str, builders.Dist], user: Any) -> None:
+def test_only_published_files_are_listed_or_served(
+    client: Any, published: dict[str, builders.Dist], user: Any
+) -> None:
     from django.db import transaction
 
     from bastion.packages import services
@@ -209,7 +225,10 @@ def test_json_api(client: Any, published: dict[str, builders.Dist]) -> None:
     wheel = next(f for f in doc["urls"] if f["packagetype"] == "bdist_wheel")
     for key in ("md5", "sha256", "blake2b_256"):
         assert key in wheel["digests"]
-    assert wheel["digests"]["blake2b_256"] == hashlib.blake2b(published["wheel"].data, digest_size=32).hexdigest()
+    assert (
+        wheel["digests"]["blake2b_256"]
+        == hashlib.blake2b(published["wheel"].data, digest_size=32).hexdigest()
+    )
     release = json.loads(client.get("/pypi/demo-pkg/2.0b1/json").content)
     assert release["info"]["version"] == "2.0b1"
     assert "releases" not in release

@@ -29,7 +29,9 @@ def test_token_has_prefix_and_is_stored_only_as_hash(user: Any) -> None:
 def test_tampered_signature_refused(user: Any) -> None:
     raw, _ = tokens.create_token(user, "ci")
     m = macaroons.parse(raw)
-    forged = Macaroon(location=m.location, identifier=m.identifier, key=b"0" * 32, version=m.version)
+    forged = Macaroon(
+        location=m.location, identifier=m.identifier, key=b"0" * 32, version=m.version
+    )
     identity = tokens.authenticate("bastion-" + forged.serialize())
     decision = authorize(identity, Action.CREATE_PROJECT)
     assert not decision and "Invalid API Token" in decision.reason
@@ -79,7 +81,9 @@ def test_revoked_token_and_deleted_user(user: Any, make_user: Any) -> None:
         tokens.authenticate(raw2)
 
 
-@pytest.mark.parametrize("garbage", ["", "pypi-abc", "bastion-", "bastion-!!!!", "bastion-" + "A" * 50])
+@pytest.mark.parametrize(
+    "garbage", ["", "pypi-abc", "bastion-", "bastion-!!!!", "bastion-" + "A" * 50]
+)
 def test_garbage_tokens(garbage: str, db: Any) -> None:
     with pytest.raises(macaroons.TokenError):
         tokens.authenticate(garbage)

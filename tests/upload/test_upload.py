@@ -35,7 +35,9 @@ def assert_nothing_written(before_files: int = 0) -> None:
     assert len([n for n in stored_files() if not n.endswith(".metadata")]) == before_files
 
 
-def test_first_upload_creates_project_with_owner_and_publishes(upload: Any, user: Any, token: str, client: Any) -> None:
+def test_first_upload_creates_project_with_owner_and_publishes(
+    upload: Any, user: Any, token: str, client: Any
+) -> None:
     dist = builders.wheel("demo-pkg", "1.0")
     response = upload(dist, token)
     assert response.status_code == 200, response.reason_phrase
@@ -78,7 +80,9 @@ def test_filename_never_reused_after_deletion(upload: Any, token: str) -> None:
     File.objects.all().delete()
     other = builders.wheel("demo", "1.0", code="VALUE = 3\n")
     response = upload(other, token)
-    assert_refused(response, 400, "This filename was previously used by a file that has since been deleted.")
+    assert_refused(
+        response, 400, "This filename was previously used by a file that has since been deleted."
+    )
 
 
 def test_no_auth(upload: Any, db: Any) -> None:
@@ -89,7 +93,10 @@ def test_no_auth(upload: Any, db: Any) -> None:
 
 
 def test_wrong_token(upload: Any, user: Any) -> None:
-    response = upload(builders.wheel("demo", "1.0"), "bastion-AgEIYmFzdGlvbgIkMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwAAAGIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    response = upload(
+        builders.wheel("demo", "1.0"),
+        "bastion-AgEIYmFzdGlvbgIkMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwAAAGIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    )
     assert response.status_code == 403
     assert "Invalid API Token" in response.reason_phrase
     assert_nothing_written()
@@ -107,7 +114,11 @@ def test_wrong_digest(upload: Any, token: str) -> None:
     dist = builders.wheel("demo", "1.0")
     fields = dist.form(sha256_digest="0" * 64)
     response = upload(dist, token, fields=fields)
-    assert_refused(response, 400, "The digest supplied does not match a digest calculated from the uploaded file.")
+    assert_refused(
+        response,
+        400,
+        "The digest supplied does not match a digest calculated from the uploaded file.",
+    )
     assert_nothing_written()
 
 
@@ -152,7 +163,9 @@ def test_invalid_classifier(upload: Any, token: str) -> None:
 def test_direct_url_dependency_refused(upload: Any, token: str) -> None:
     dist = builders.wheel("demo", "1.0", requires_dist=["evil @ https://example.com/evil.whl"])
     response = upload(dist, token)
-    assert_refused(response, 400, "Can't have direct dependency: evil @ https://example.com/evil.whl")
+    assert_refused(
+        response, 400, "Can't have direct dependency: evil @ https://example.com/evil.whl"
+    )
 
 
 def test_unknown_filetype(upload: Any, token: str) -> None:
@@ -181,7 +194,11 @@ def test_bad_extension(upload: Any, token: str) -> None:
 def test_extension_does_not_match_filetype(upload: Any, token: str) -> None:
     dist = builders.sdist("demo", "1.0")
     response = upload(dist, token, fields=dist.form(filetype="bdist_wheel", pyversion="py3"))
-    assert_refused(response, 400, "Invalid file extension: Extension .tar.gz is invalid for filetype bdist_wheel.")
+    assert_refused(
+        response,
+        400,
+        "Invalid file extension: Extension .tar.gz is invalid for filetype bdist_wheel.",
+    )
 
 
 def test_filename_must_match_project(upload: Any, token: str) -> None:
@@ -199,13 +216,19 @@ def test_filename_version_must_match(upload: Any, token: str) -> None:
 def test_sdist_filename_pep625(upload: Any, token: str) -> None:
     dist = builders.sdist("demo-pkg", "1.0")
     response = upload(dist, token, filename="demo-pkg-1.0.tar.gz")
-    assert_refused(response, 400, "Filename 'demo-pkg-1.0.tar.gz' is invalid, should be 'demo_pkg-1.0.tar.gz'.")
+    assert_refused(
+        response, 400, "Filename 'demo-pkg-1.0.tar.gz' is invalid, should be 'demo_pkg-1.0.tar.gz'."
+    )
 
 
 def test_unsupported_platform_tag(upload: Any, token: str) -> None:
     dist = builders.wheel("demo", "1.0", tag="py3-none-weird_os")
     response = upload(dist, token)
-    assert_refused(response, 400, "Binary wheel 'demo-1.0-py3-none-weird_os.whl' has an unsupported platform tag 'weird_os'.")
+    assert_refused(
+        response,
+        400,
+        "Binary wheel 'demo-1.0-py3-none-weird_os.whl' has an unsupported platform tag 'weird_os'.",
+    )
 
 
 def test_not_a_zip(upload: Any, token: str) -> None:
@@ -221,7 +244,11 @@ def test_mismatched_metadata(upload: Any, token: str) -> None:
     """The METADATA inside the file must agree with the form, field by field."""
     dist = builders.wheel("demo", "1.0", summary="The real summary")
     response = upload(dist, token, fields=dist.form(summary="A different summary"))
-    assert_refused(response, 400, "Metadata field 'Summary' sent with the upload does not match the METADATA inside the file.")
+    assert_refused(
+        response,
+        400,
+        "Metadata field 'Summary' sent with the upload does not match the METADATA inside the file.",
+    )
     assert_nothing_written()
 
 
@@ -237,17 +264,25 @@ def test_mismatched_dependencies(upload: Any, token: str) -> None:
 def test_wheel_without_record(upload: Any, token: str) -> None:
     dist = builders.wheel("demo", "1.0", omit=("{dist_info}/RECORD",))
     response = upload(dist, token)
-    assert_refused(response, 400, "does not contain the required RECORD file: demo-1.0.dist-info/RECORD")
+    assert_refused(
+        response, 400, "does not contain the required RECORD file: demo-1.0.dist-info/RECORD"
+    )
 
 
 def test_wheel_without_metadata(upload: Any, token: str) -> None:
     dist = builders.wheel("demo", "1.0", omit=("{dist_info}/METADATA",))
     response = upload(dist, token)
-    assert_refused(response, 400, "does not contain the required METADATA file: demo-1.0.dist-info/METADATA")
+    assert_refused(
+        response, 400, "does not contain the required METADATA file: demo-1.0.dist-info/METADATA"
+    )
 
 
-def _rezip(dist: builders.Dist, extra: dict[str, bytes], compress: int = zipfile.ZIP_DEFLATED,
-           symlink: tuple[str, str] | None = None) -> tuple[bytes, list[tuple[str, str]]]:
+def _rezip(
+    dist: builders.Dist,
+    extra: dict[str, bytes],
+    compress: int = zipfile.ZIP_DEFLATED,
+    symlink: tuple[str, str] | None = None,
+) -> tuple[bytes, list[tuple[str, str]]]:
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(dist.data)) as src, zipfile.ZipFile(buf, "w", compress) as out:
         for info in src.infolist():
@@ -275,7 +310,9 @@ def test_path_traversal_member(upload: Any, token: str) -> None:
     dist = builders.wheel("demo", "1.0")
     data, fields = _rezip(dist, {"../../etc/evil.py": b"x = 1\n"})
     response = upload(dist, token, fields=fields, data=data)
-    assert_refused(response, 400, "Invalid distribution file. Member path climbs out of the archive with '..'")
+    assert_refused(
+        response, 400, "Invalid distribution file. Member path climbs out of the archive with '..'"
+    )
     assert_nothing_written()
 
 
@@ -310,13 +347,19 @@ def test_unsupported_compression(upload: Any, token: str) -> None:
     dist = builders.wheel("demo", "1.0")
     data, fields = _rezip(dist, {"demo/x.py": b"x=1\n"}, compress=zipfile.ZIP_BZIP2)
     response = upload(dist, token, fields=fields, data=data)
-    assert_refused(response, 400, "Invalid distribution file. File does not use a supported compression type")
+    assert_refused(
+        response, 400, "Invalid distribution file. File does not use a supported compression type"
+    )
 
 
 def test_sdist_with_two_top_level_dirs(upload: Any, token: str) -> None:
     dist = builders.sdist("demo", "1.0", extra_members={"other/x.py": b"x=1\n"})
     response = upload(dist, token)
-    assert_refused(response, 400, "Invalid distribution file. Incorrect number of top-level directories in sdist")
+    assert_refused(
+        response,
+        400,
+        "Invalid distribution file. Incorrect number of top-level directories in sdist",
+    )
 
 
 def test_oversize_file(upload: Any, token: str, settings: Any) -> None:
@@ -349,7 +392,9 @@ def test_description_must_render(upload: Any, token: str) -> None:
     assert_refused(response, 400, "The description failed to render for 'text/x-rst'.")
 
 
-def test_not_owner_cannot_upload(upload: Any, user: Any, token: str, make_user: Any, make_token: Any) -> None:
+def test_not_owner_cannot_upload(
+    upload: Any, user: Any, token: str, make_user: Any, make_token: Any
+) -> None:
     assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
     mallory = make_user("mallory")
     response = upload(builders.wheel("demo", "1.1"), make_token(mallory))
@@ -357,12 +402,16 @@ def test_not_owner_cannot_upload(upload: Any, user: Any, token: str, make_user: 
     assert File.objects.count() == 1
 
 
-def test_project_scoped_token_cannot_create_projects(upload: Any, user: Any, token: str, make_token: Any) -> None:
+def test_project_scoped_token_cannot_create_projects(
+    upload: Any, user: Any, token: str, make_token: Any
+) -> None:
     assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
     scoped = make_token(user, projects=["demo"])
     assert upload(builders.wheel("demo", "1.1"), scoped).status_code == 200
     response = upload(builders.wheel("another", "1.0"), scoped)
-    assert_refused(response, 403, "Invalid API Token: project-scoped token cannot create new projects")
+    assert_refused(
+        response, 403, "Invalid API Token: project-scoped token cannot create new projects"
+    )
     assert not Project.objects.filter(normalized_name="another").exists()
 
 

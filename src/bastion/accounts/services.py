@@ -26,10 +26,12 @@ def create_user(
 ) -> User:
     """Create a user after validating the name, the address and the password."""
     username = username.strip()
-    if not username or len(username) > 50 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise AccountError(
-            "Usernames are 1-50 characters of letters, digits, '.', '-' and '_'."
-        )
+    if (
+        not username
+        or len(username) > 50
+        or not username.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise AccountError("Usernames are 1-50 characters of letters, digits, '.', '-' and '_'.")
     try:
         validate_email(email)
     except ValidationError as exc:

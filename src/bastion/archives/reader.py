@@ -237,7 +237,12 @@ def _path_problems(name: str, limits: Limits) -> list[Problem]:
 
 
 def _link_escapes(name: str, target: str) -> bool:
-    if not target or target.startswith("/") or "\\" in target or (len(target) > 1 and target[1] == ":"):
+    if (
+        not target
+        or target.startswith("/")
+        or "\\" in target
+        or (len(target) > 1 and target[1] == ":")
+    ):
         return True
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
     return resolved == ".." or resolved.startswith("../") or resolved.startswith("/")
@@ -321,7 +326,9 @@ def _open_zip(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
                 target = ""
             if _link_escapes(name, target):
                 problems.append(
-                    Problem("symlink-escape", f"Symlink points outside the archive: {target!r}.", name)
+                    Problem(
+                        "symlink-escape", f"Symlink points outside the archive: {target!r}.", name
+                    )
                 )
             else:
                 problems.append(Problem("symlink", f"Symlink to {target!r}.", name))
@@ -342,7 +349,11 @@ def _open_zip(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
             and info.file_size / info.compress_size > limits.max_ratio
         ):
             problems.append(
-                Problem("compression-ratio", f"File exceeds compression ratio of {limits.max_ratio:g}", name)
+                Problem(
+                    "compression-ratio",
+                    f"File exceeds compression ratio of {limits.max_ratio:g}",
+                    name,
+                )
             )
         members.append(Member(name, kind, info.file_size, info.compress_size, target))
     _check_sizes(members, problems, total, limits)
@@ -407,7 +418,9 @@ def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
             if info.isreg():
                 kind = MemberKind.FILE
                 if info.sparse is not None:
-                    problems.append(Problem("special-file", "Sparse members are not allowed.", name))
+                    problems.append(
+                        Problem("special-file", "Sparse members are not allowed.", name)
+                    )
             elif info.isdir():
                 kind = MemberKind.DIR
             elif info.issym():
@@ -416,7 +429,9 @@ def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
                 if _link_escapes(name, target):
                     problems.append(
                         Problem(
-                            "symlink-escape", f"Symlink points outside the archive: {target!r}.", name
+                            "symlink-escape",
+                            f"Symlink points outside the archive: {target!r}.",
+                            name,
                         )
                     )
                 else:
@@ -436,7 +451,9 @@ def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
                     problems.append(Problem("hardlink", f"Hard link to {target!r}.", name))
             else:
                 kind = MemberKind.SPECIAL
-                problems.append(Problem("special-file", "Member is a device, FIFO or socket.", name))
+                problems.append(
+                    Problem("special-file", "Member is a device, FIFO or socket.", name)
+                )
             size = info.size if kind is MemberKind.FILE else 0
             if size > limits.max_member_size:
                 problems.append(

@@ -55,9 +55,7 @@ def record(
 
 
 def for_subject(subject_kind: str, subject_name: str, limit: int = 200) -> list[Event]:
-    return list(
-        Event.objects.filter(subject_kind=subject_kind, subject_name=subject_name)[:limit]
-    )
+    return list(Event.objects.filter(subject_kind=subject_kind, subject_name=subject_name)[:limit])
 
 
 def by_actor(actor_id: int, limit: int = 200) -> list[Event]:

@@ -64,7 +64,11 @@ class PageCache:
                 body = fh.read()
         except OSError:
             return None
-        page = Page(body, '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"', _serial(relpath, body))
+        page = Page(
+            body,
+            '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"',
+            _serial(relpath, body),
+        )
         if len(self._pages) >= self.max_entries:
             self._pages.clear()
         self._pages[relpath] = (ident, page)
@@ -116,7 +120,11 @@ def negotiate(accept: str | None) -> str:
         if q <= 0:
             continue
         for rank, offer in enumerate(_OFFERS):
-            if media == offer or media == "*/*" or (media.endswith("/*") and offer.startswith(media[:-1])):
+            if (
+                media == offer
+                or media == "*/*"
+                or (media.endswith("/*") and offer.startswith(media[:-1]))
+            ):
                 candidate = (q, -rank if media != "*/*" else -10 - rank, offer)
                 if best is None or candidate > best:
                     best = candidate
@@ -138,12 +146,20 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 
 
 def simple_response(
-    cache: PageCache, name: str | None, accept: str | None, fmt: str | None, if_none_match: str | None
+    cache: PageCache,
+    name: str | None,
+    accept: str | None,
+    fmt: str | None,
+    if_none_match: str | None,
 ) -> Response | None:
     """Answer ``/simple/`` (``name`` None) or ``/simple/<name>/`` from the rendered pages."""
     ctype = choose_type(accept, fmt)
     if ctype is None:
-        return 406, [("Content-Type", "text/plain; charset=utf-8"), *COMMON_HEADERS], b"Not Acceptable\n"
+        return (
+            406,
+            [("Content-Type", "text/plain; charset=utf-8"), *COMMON_HEADERS],
+            b"Not Acceptable\n",
+        )
     base = "simple/" if name is None else f"simple/{name}/"
     page = cache.get(base + ("index.json" if ctype == JSON_V1 else "index.html"))
     if page is None:

@@ -103,7 +103,11 @@ def latest_release(releases: list[Release]) -> Release | None:
 
 
 def _ownership(project: Project) -> dict[str, Any]:
-    roles = Role.objects.filter(project=project).select_related("user").order_by("role_name", "user__username")
+    roles = (
+        Role.objects.filter(project=project)
+        .select_related("user")
+        .order_by("role_name", "user__username")
+    )
     return {
         "organization": None,
         "roles": [{"role": r.role_name.capitalize(), "user": r.user.username} for r in roles],

@@ -74,7 +74,12 @@ class File(models.Model):
     PUBLISHED = "published"
     HELD = "held"
     REMOVED = "removed"
-    STATES = [(PENDING, "Pending scan"), (PUBLISHED, "Published"), (HELD, "Held"), (REMOVED, "Removed")]
+    STATES = [
+        (PENDING, "Pending scan"),
+        (PUBLISHED, "Published"),
+        (HELD, "Held"),
+        (REMOVED, "Removed"),
+    ]
 
     SDIST = "sdist"
     WHEEL = "bdist_wheel"

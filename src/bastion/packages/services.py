@@ -96,7 +96,9 @@ def projects_of(user: User) -> list[Project]:
     return list(Project.objects.filter(roles__user=user).order_by("normalized_name"))
 
 
-def add_role(project: Project, user: User, role_name: str, *, actor: User, request: Any = None) -> Role:
+def add_role(
+    project: Project, user: User, role_name: str, *, actor: User, request: Any = None
+) -> Role:
     if role_name not in (Role.OWNER, Role.MAINTAINER):
         raise PackageError(f"Unknown role {role_name!r}.")
     role, _ = Role.objects.update_or_create(
@@ -217,13 +219,24 @@ def add_file(release: Release, new: NewFile, *, uploader: User, request: Any = N
     return file
 
 
-def _set_state(file: File, state: str, tag: str, *, actor: User | None = None, **extra: Any) -> None:
+def _set_state(
+    file: File, state: str, tag: str, *, actor: User | None = None, **extra: Any
+) -> None:
     project = file.release.project
     previous = file.state
     file.state = state
     file.state_changed = timezone.now()
-    file.save(update_fields=["state", "state_changed", "scan_verdict", "scan_score",
-                             "scan_findings", "scanned_at", "flagged"])
+    file.save(
+        update_fields=[
+            "state",
+            "state_changed",
+            "scan_verdict",
+            "scan_score",
+            "scan_findings",
+            "scanned_at",
+            "flagged",
+        ]
+    )
     events.record(
         tag,
         subject_kind="project",

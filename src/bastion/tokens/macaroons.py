@@ -76,9 +76,16 @@ def parse(token: str) -> Macaroon:
     if not token.startswith(PREFIX):
         raise TokenError("Invalid API Token: token does not start with 'bastion-'")
     try:
-        return Macaroon.deserialize(token[len(PREFIX):])
-    except (MacaroonException, binascii.Error, ValueError, TypeError, IndexError,
-            UnicodeDecodeError, AttributeError) as exc:
+        return Macaroon.deserialize(token[len(PREFIX) :])
+    except (
+        MacaroonException,
+        binascii.Error,
+        ValueError,
+        TypeError,
+        IndexError,
+        UnicodeDecodeError,
+        AttributeError,
+    ) as exc:
         raise TokenError("Invalid API Token: the token could not be decoded") from exc
 
 

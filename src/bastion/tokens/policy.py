@@ -30,7 +30,7 @@ class Action(enum.StrEnum):
     CREATE_PROJECT = "create-project"
     YANK = "yank"
     MANAGE_ROLES = "manage-roles"
-    CREATE_TOKEN = "create-token"
+    CREATE_TOKEN = "create-token"  # noqa: S105 - an action name, not a secret
     ADMIN = "admin"
 
 
@@ -47,7 +47,7 @@ PROJECT_ACTIONS = frozenset({Action.UPLOAD, Action.YANK, Action.MANAGE_ROLES})
 class IdentityKind(enum.StrEnum):
     ANONYMOUS = "anonymous"
     SESSION = "session"
-    TOKEN = "token"
+    TOKEN = "token"  # noqa: S105 - an identity kind, not a secret
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,10 @@ def authorize(identity: Identity, action: Action, project: Project | None = None
     if action is Action.CREATE_PROJECT:
         return ALLOW
     if action is Action.CREATE_TOKEN:
-        return ALLOW if identity.kind is IdentityKind.SESSION else _deny(
-            "Tokens can only be created from a logged-in session or the command line."
+        return (
+            ALLOW
+            if identity.kind is IdentityKind.SESSION
+            else _deny("Tokens can only be created from a logged-in session or the command line.")
         )
     assert project is not None
     role = packages.role_of(user, project)
@@ -127,5 +129,9 @@ def authorize(identity: Identity, action: Action, project: Project | None = None
     if action is Action.UPLOAD:
         if identity.kind is IdentityKind.TOKEN:
             return _deny(f"The given token isn't allowed to upload to project '{project.name}'.")
-        return _deny(f"The user '{user.username}' isn't allowed to upload to project '{project.name}'.")
-    return _deny(f"The user '{user.username}' isn't allowed to {action} on project '{project.name}'.")
+        return _deny(
+            f"The user '{user.username}' isn't allowed to upload to project '{project.name}'."
+        )
+    return _deny(
+        f"The user '{user.username}' isn't allowed to {action} on project '{project.name}'."
+    )

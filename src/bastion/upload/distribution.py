@@ -82,7 +82,7 @@ def check_filename_matches(filename: str, filetype: str, name: str, version: Ver
     underscored = normalized.replace("-", "_")
     if filetype == "sdist":
         try:
-            file_name, file_version = parse_sdist_filename(filename)
+            file_name, _file_version = parse_sdist_filename(filename)
         except InvalidSdistFilename as exc:
             raise DistributionError(f"Invalid source distribution filename: {filename}") from exc
         if canonicalize_name(file_name) != normalized:
@@ -150,7 +150,9 @@ def inspect(fh: BinaryIO, filename: str, filetype: str, limits: Limits) -> Inspe
             return _inspect_wheel(archive, filename)
         expected = "tar" if filename.endswith(".tar.gz") else "zip"
         if archive.format != expected:
-            raise _invalid("File is not a tarfile" if expected == "tar" else "File is not a zipfile")
+            raise _invalid(
+                "File is not a tarfile" if expected == "tar" else "File is not a zipfile"
+            )
         _refuse_problems(archive.fatal_problems(), allow_internal_links=True)
         return _inspect_sdist(archive)
 
@@ -168,7 +170,7 @@ def _read(archive: Archive, name: str) -> bytes:
 
 def _inspect_wheel(archive: Archive, filename: str) -> Inspected:
     try:
-        name, version, _build, _tags = parse_wheel_filename(filename)
+        parse_wheel_filename(filename)
     except InvalidWheelFilename as exc:
         raise _invalid("Unable to parse name and version from wheel filename") from exc
     prefix = filename.split("-")[0] + "-" + filename.split("-")[1]

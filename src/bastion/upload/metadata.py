@@ -20,17 +20,39 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
-LOCAL_URL = "https://packaging.python.org/specifications/version-specifiers/#local-version-identifiers"
+LOCAL_URL = (
+    "https://packaging.python.org/specifications/version-specifiers/#local-version-identifiers"
+)
 
 SUPPORTED_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5")
 DYNAMIC_FIELDS = frozenset(
     f.lower()
     for f in (
-        "Platform", "Supported-Platform", "Summary", "Description", "Description-Content-Type",
-        "Keywords", "Home-Page", "Download-URL", "Author", "Author-Email", "Maintainer",
-        "Maintainer-Email", "License", "License-Expression", "License-File", "Classifier",
-        "Requires-Dist", "Requires-Python", "Requires-External", "Project-URL",
-        "Provides-Extra", "Provides-Dist", "Obsoletes-Dist", "Import-Name", "Import-Namespace",
+        "Platform",
+        "Supported-Platform",
+        "Summary",
+        "Description",
+        "Description-Content-Type",
+        "Keywords",
+        "Home-Page",
+        "Download-URL",
+        "Author",
+        "Author-Email",
+        "Maintainer",
+        "Maintainer-Email",
+        "License",
+        "License-Expression",
+        "License-File",
+        "Classifier",
+        "Requires-Dist",
+        "Requires-Python",
+        "Requires-External",
+        "Project-URL",
+        "Provides-Extra",
+        "Provides-Dist",
+        "Obsoletes-Dist",
+        "Import-Name",
+        "Import-Namespace",
     )
 )
 
@@ -124,15 +146,21 @@ def validate(raw: RawMetadata) -> Metadata:
     """Validate like PyPI does (packaging's rules plus the index's own)."""
     mv = raw.get("metadata_version")
     if mv is None:
-        raise MetadataError(f"'metadata-version' is a required field. See {SPEC_URL} for more information.")
+        raise MetadataError(
+            f"'metadata-version' is a required field. See {SPEC_URL} for more information."
+        )
     if mv not in SUPPORTED_METADATA_VERSIONS:
-        raise MetadataError(f"'{mv}' is not a valid metadata version. See {SPEC_URL} for more information.")
+        raise MetadataError(
+            f"'{mv}' is not a valid metadata version. See {SPEC_URL} for more information."
+        )
     try:
         meta = Metadata.from_raw(raw, validate=True)
     except ExceptionGroup as group:
         errors = [e for e in group.exceptions if isinstance(e, InvalidMetadata)]
         if not errors:
-            raise MetadataError(f"{group.exceptions[0]}. See {SPEC_URL} for more information.") from group
+            raise MetadataError(
+                f"{group.exceptions[0]}. See {SPEC_URL} for more information."
+            ) from group
         first = sorted(errors, key=_order)[0]
         raise MetadataError(f"{first}. See {SPEC_URL} for more information.") from group
     _index_rules(meta)
@@ -267,16 +295,45 @@ _COMPARATORS: dict[str, Callable[[Any], Any]] = {
 # Fields compared when the form sends them. The description body is compared too: what the
 # project page shows must be what the file carries.
 _COMPARED = (
-    "name", "version", "summary", "description", "description_content_type", "keywords",
-    "home_page", "download_url", "author", "author_email", "maintainer", "maintainer_email",
-    "license", "license_expression", "classifiers", "requires_dist", "provides_dist",
-    "obsoletes_dist", "requires_python", "requires_external", "project_urls", "provides_extra",
-    "dynamic", "license_files", "platforms", "supported_platforms",
+    "name",
+    "version",
+    "summary",
+    "description",
+    "description_content_type",
+    "keywords",
+    "home_page",
+    "download_url",
+    "author",
+    "author_email",
+    "maintainer",
+    "maintainer_email",
+    "license",
+    "license_expression",
+    "classifiers",
+    "requires_dist",
+    "provides_dist",
+    "obsoletes_dist",
+    "requires_python",
+    "requires_external",
+    "project_urls",
+    "provides_extra",
+    "dynamic",
+    "license_files",
+    "platforms",
+    "supported_platforms",
 )
 _LABELS = {k: k.replace("_", "-").title() for k in _COMPARED}
-_LABELS.update({"home_page": "Home-Page", "download_url": "Download-URL", "platforms": "Platform",
-                "classifiers": "Classifier", "license_files": "License-File",
-                "project_urls": "Project-URL", "requires_python": "Requires-Python"})
+_LABELS.update(
+    {
+        "home_page": "Home-Page",
+        "download_url": "Download-URL",
+        "platforms": "Platform",
+        "classifiers": "Classifier",
+        "license_files": "License-File",
+        "project_urls": "Project-URL",
+        "requires_python": "Requires-Python",
+    }
+)
 
 
 def compare(form_raw: RawMetadata, file_raw: RawMetadata, kind: str) -> None:

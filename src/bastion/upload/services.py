@@ -34,7 +34,9 @@ from bastion.tokens.policy import Action, Identity, authorize
 from bastion.upload import distribution, metadata
 
 HELP = "https://pypi.org/help/"
-PROJECT_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII)
+PROJECT_NAME_RE = re.compile(
+    r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII
+)
 INVALID_AUTH = (
     f"Invalid or non-existent authentication information. See {HELP}#invalid-auth for more "
     "information."
@@ -149,7 +151,9 @@ def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
     pyversion = _one(req.form, "pyversion")
     if filetype == "sdist":
         if pyversion and pyversion != "source":
-            raise UploadError("Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.")
+            raise UploadError(
+                "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist."
+            )
         pyversion = "source"
     elif not pyversion:
         raise UploadError(
@@ -342,7 +346,9 @@ def handle_upload(req: UploadRequest) -> UploadResult:
     try:
         file_meta = metadata.validate(_merged(form_raw, file_raw))
     except metadata.MetadataError as exc:
-        raise UploadError(f"The {inspected.metadata_kind} inside the file is invalid: {exc}") from exc
+        raise UploadError(
+            f"The {inspected.metadata_kind} inside the file is invalid: {exc}"
+        ) from exc
     description_html = ""
     if release is None:
         description_html = render_description(file_meta)

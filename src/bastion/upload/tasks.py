@@ -29,7 +29,9 @@ def scan_pending_file(file_id: int) -> str:
     storage = get_storage()
     with storage.open(file.storage_key) as fh:
         result = scan_file(fh, file.filename)
-    return apply_verdict(file_id, result.verdict, result.score, [f.to_json() for f in result.findings])
+    return apply_verdict(
+        file_id, result.verdict, result.score, [f.to_json() for f in result.findings]
+    )
 
 
 def apply_verdict(
@@ -45,7 +47,9 @@ def apply_verdict(
         file.scanned_at = timezone.now()
         suspicious_holds = settings.BASTION_SUSPICIOUS_ACTION == "hold"
         if verdict == "malicious" or (verdict == "suspicious" and suspicious_holds):
-            packages.hold_file(file, reason=f"scan verdict: {verdict}", verdict=verdict, score=score)
+            packages.hold_file(
+                file, reason=f"scan verdict: {verdict}", verdict=verdict, score=score
+            )
             return "held"
         file.flagged = verdict == "suspicious"
         packages.publish_file(file, verdict=verdict, score=score)

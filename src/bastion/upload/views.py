@@ -33,7 +33,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         )
     if action == "doc_upload":
         return error_response(
-            410, "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/."
+            410,
+            "Uploading documentation is no longer supported, we recommend using https://readthedocs.org/.",
         )
     if action != "file_upload":
         return error_response(400, f"Unknown action '{action}'.")

@@ -4,31 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('tag', models.CharField(db_index=True, max_length=80)),
-                ('actor_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('actor_name', models.CharField(blank=True, default='', max_length=150)),
-                ('subject_kind', models.CharField(db_index=True, max_length=20)),
-                ('subject_id', models.BigIntegerField(blank=True, null=True)),
-                ('subject_name', models.CharField(db_index=True, max_length=255)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, default='', max_length=400)),
-                ('additional', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("time", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("tag", models.CharField(db_index=True, max_length=80)),
+                ("actor_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("actor_name", models.CharField(blank=True, default="", max_length=150)),
+                ("subject_kind", models.CharField(db_index=True, max_length=20)),
+                ("subject_id", models.BigIntegerField(blank=True, null=True)),
+                ("subject_name", models.CharField(db_index=True, max_length=255)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, default="", max_length=400)),
+                ("additional", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-time', '-id'],
-                'indexes': [models.Index(fields=['subject_kind', 'subject_name', '-time'], name='events_even_subject_b97d8d_idx')],
+                "ordering": ["-time", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["subject_kind", "subject_name", "-time"],
+                        name="events_even_subject_b97d8d_idx",
+                    )
+                ],
             },
         ),
     ]

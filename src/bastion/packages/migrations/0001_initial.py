@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,103 +14,231 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='FilenameRegistry',
+            name="FilenameRegistry",
             fields=[
-                ('filename', models.CharField(max_length=255, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                ("filename", models.CharField(max_length=255, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='The name as first published.', max_length=200)),
-                ('normalized_name', models.CharField(max_length=200, unique=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('last_serial', models.BigIntegerField(default=0)),
-                ('upload_limit', models.BigIntegerField(blank=True, help_text='Per-file size limit in bytes (admins raise it).', null=True)),
-                ('total_size_limit', models.BigIntegerField(blank=True, null=True)),
-                ('total_size', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(help_text="The name as first published.", max_length=200),
+                ),
+                ("normalized_name", models.CharField(max_length=200, unique=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("last_serial", models.BigIntegerField(default=0)),
+                (
+                    "upload_limit",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Per-file size limit in bytes (admins raise it).",
+                        null=True,
+                    ),
+                ),
+                ("total_size_limit", models.BigIntegerField(blank=True, null=True)),
+                ("total_size", models.BigIntegerField(default=0)),
             ],
             options={
-                'ordering': ['normalized_name'],
+                "ordering": ["normalized_name"],
             },
         ),
         migrations.CreateModel(
-            name='Serial',
+            name="Serial",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('project_name', models.CharField(max_length=200)),
-                ('action', models.CharField(max_length=200)),
-                ('time', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("project_name", models.CharField(max_length=200)),
+                ("action", models.CharField(max_length=200)),
+                ("time", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(help_text='As uploaded.', max_length=100)),
-                ('canonical_version', models.CharField(max_length=100)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('summary', models.CharField(blank=True, default='', max_length=512)),
-                ('description', models.TextField(blank=True, default='')),
-                ('description_content_type', models.CharField(blank=True, default='', max_length=200)),
-                ('description_html', models.TextField(blank=True, default='')),
-                ('requires_python', models.CharField(blank=True, default='', max_length=200)),
-                ('metadata_version', models.CharField(default='', max_length=10)),
-                ('metadata', models.JSONField(default=dict, help_text='The full core metadata of the first file, field by field.')),
-                ('yanked', models.BooleanField(default=False)),
-                ('yanked_reason', models.CharField(blank=True, default='', max_length=1000)),
-                ('is_prerelease', models.BooleanField(default=False)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='releases', to='packages.project')),
-                ('uploader', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(help_text="As uploaded.", max_length=100)),
+                ("canonical_version", models.CharField(max_length=100)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("summary", models.CharField(blank=True, default="", max_length=512)),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "description_content_type",
+                    models.CharField(blank=True, default="", max_length=200),
+                ),
+                ("description_html", models.TextField(blank=True, default="")),
+                ("requires_python", models.CharField(blank=True, default="", max_length=200)),
+                ("metadata_version", models.CharField(default="", max_length=10)),
+                (
+                    "metadata",
+                    models.JSONField(
+                        default=dict,
+                        help_text="The full core metadata of the first file, field by field.",
+                    ),
+                ),
+                ("yanked", models.BooleanField(default=False)),
+                ("yanked_reason", models.CharField(blank=True, default="", max_length=1000)),
+                ("is_prerelease", models.BooleanField(default=False)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="releases",
+                        to="packages.project",
+                    ),
+                ),
+                (
+                    "uploader",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='File',
+            name="File",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=255, unique=True)),
-                ('packagetype', models.CharField(choices=[('sdist', 'Source'), ('bdist_wheel', 'Wheel')], max_length=20)),
-                ('python_version', models.CharField(max_length=100)),
-                ('requires_python', models.CharField(blank=True, default='', max_length=200)),
-                ('size', models.BigIntegerField()),
-                ('md5_digest', models.CharField(max_length=32)),
-                ('sha256_digest', models.CharField(db_index=True, max_length=64)),
-                ('blake2_256_digest', models.CharField(max_length=64, unique=True)),
-                ('storage_key', models.CharField(max_length=400)),
-                ('metadata_sha256', models.CharField(blank=True, default='', help_text='Digest of the PEP 658 metadata file.', max_length=64)),
-                ('upload_time', models.DateTimeField(auto_now_add=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending scan'), ('published', 'Published'), ('held', 'Held'), ('removed', 'Removed')], db_index=True, default='pending', max_length=10)),
-                ('state_changed', models.DateTimeField(auto_now_add=True)),
-                ('scan_verdict', models.CharField(blank=True, default='', max_length=12)),
-                ('scan_score', models.FloatField(blank=True, null=True)),
-                ('scan_findings', models.JSONField(blank=True, default=list)),
-                ('scanned_at', models.DateTimeField(blank=True, null=True)),
-                ('flagged', models.BooleanField(default=False, help_text='Published but marked for review.')),
-                ('uploader', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='packages.release')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filename", models.CharField(max_length=255, unique=True)),
+                (
+                    "packagetype",
+                    models.CharField(
+                        choices=[("sdist", "Source"), ("bdist_wheel", "Wheel")], max_length=20
+                    ),
+                ),
+                ("python_version", models.CharField(max_length=100)),
+                ("requires_python", models.CharField(blank=True, default="", max_length=200)),
+                ("size", models.BigIntegerField()),
+                ("md5_digest", models.CharField(max_length=32)),
+                ("sha256_digest", models.CharField(db_index=True, max_length=64)),
+                ("blake2_256_digest", models.CharField(max_length=64, unique=True)),
+                ("storage_key", models.CharField(max_length=400)),
+                (
+                    "metadata_sha256",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Digest of the PEP 658 metadata file.",
+                        max_length=64,
+                    ),
+                ),
+                ("upload_time", models.DateTimeField(auto_now_add=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending scan"),
+                            ("published", "Published"),
+                            ("held", "Held"),
+                            ("removed", "Removed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("state_changed", models.DateTimeField(auto_now_add=True)),
+                ("scan_verdict", models.CharField(blank=True, default="", max_length=12)),
+                ("scan_score", models.FloatField(blank=True, null=True)),
+                ("scan_findings", models.JSONField(blank=True, default=list)),
+                ("scanned_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "flagged",
+                    models.BooleanField(
+                        default=False, help_text="Published but marked for review."
+                    ),
+                ),
+                (
+                    "uploader",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="packages.release",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['filename'],
+                "ordering": ["filename"],
             },
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role_name', models.CharField(choices=[('owner', 'Owner'), ('maintainer', 'Maintainer')], max_length=20)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='packages.project')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='project_roles', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role_name",
+                    models.CharField(
+                        choices=[("owner", "Owner"), ("maintainer", "Maintainer")], max_length=20
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="packages.project",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="project_roles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='release',
-            constraint=models.UniqueConstraint(fields=('project', 'canonical_version'), name='unique_release_version'),
+            model_name="release",
+            constraint=models.UniqueConstraint(
+                fields=("project", "canonical_version"), name="unique_release_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.UniqueConstraint(fields=('project', 'user'), name='one_role_per_user_project'),
+            model_name="role",
+            constraint=models.UniqueConstraint(
+                fields=("project", "user"), name="one_role_per_user_project"
+            ),
         ),
     ]
