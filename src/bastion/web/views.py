@@ -1,5 +1,366 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages for people. Views are thin: they read through :mod:`bastion.web.queries` and the
+domains' services, ask :func:`bastion.tokens.policy.authorize` for every permission, and change
+state only through the domains' services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import nh3
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from bastion.events import services as events
+from bastion.index.jsonapi import latest_release
+from bastion.index.render import file_url
+from bastion.packages import services as packages
+from bastion.packages.models import File, Project, Release
+from bastion.tokens import services as tokens
+from bastion.tokens.policy import Action, Decision, authorize, session_identity
+from bastion.web import queries
+from bastion.web.forms import LoginForm, SearchForm, TokenCreateForm, YankForm
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
 
 
+def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "web/forbidden.html", {"reason": reason}, status=403)
+
+
+def _decide(request: HttpRequest, action: Action, project: Project | None = None) -> Decision:
+    return authorize(session_identity(request.user), action, project)  # type: ignore[arg-type]
+
+
+def public_url(request: HttpRequest, path: str) -> str:
+    """An absolute URL of this index for tools (pip, twine): under the configured public URL
+    when there is one, otherwise on the scheme and host this request came in on (the host is
+    checked against ALLOWED_HOSTS by Django)."""
+    base = str(getattr(settings, "BASTION_BASE_URL", "") or "").rstrip("/")
+    if base:
+        return base + path
+    return request.build_absolute_uri(path)
+
+
+def clean_readme(html: str) -> SafeString:
+    """The README as uploaded was sanitised by readme_renderer; sanitise it again here, so that
+    a row written by anything else still cannot carry a script into the page."""
+    return mark_safe(nh3.clean(html))  # noqa: S308 - the output of nh3.clean is safe HTML
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+    clickable: bool
+
+
+def _link(label: str, url: str) -> Link:
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return Link(label, url, scheme in ("http", "https"))
+
+
+def _project_links(metadata: dict[str, Any]) -> list[Link]:
+    links: list[Link] = []
+    home_page = metadata.get("home_page")
+    if isinstance(home_page, str) and home_page:
+        links.append(_link("Homepage", home_page))
+    urls = metadata.get("project_urls") or {}
+    if isinstance(urls, dict):
+        for label, url in urls.items():
+            if isinstance(url, str) and url:
+                links.append(_link(str(label), url))
+    return links
+
+
+def _str_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if v]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Public pages
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("bastion")
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context = {
+        "query": query,
+        "results": queries.search(query) if query else [],
+        "recent": [] if query else queries.recently_updated(),
+    }
+    return render(request, "web/home.html", context)
+
+
+@require_GET
+def project_detail(request: HttpRequest, name: str) -> HttpResponseBase:
+    project = queries.visible_project(name)
+    if project is None:
+        raise Http404("No such project.")
+    if name != project.normalized_name:
+        return HttpResponsePermanentRedirect(reverse("project", args=[project.normalized_name]))
+    releases = queries.visible_releases(project)
+    release = latest_release(releases)
+    if release is None:  # pragma: no cover - visible_project guarantees a published file
+        raise Http404("No such project.")
+    return _release_page(request, project, release, releases, is_latest=True)
+
+
+@require_GET
+def release_detail(request: HttpRequest, name: str, version: str) -> HttpResponseBase:
+    project = queries.visible_project(name)
+    if project is None:
+        raise Http404("No such project.")
+    release = packages.find_release(project, version)
+    releases = queries.visible_releases(project)
+    if release is None or release.pk not in {r.pk for r in releases}:
+        raise Http404("No such release.")
+    if name != project.normalized_name or version != release.version:
+        return HttpResponsePermanentRedirect(
+            reverse("release", args=[project.normalized_name, release.version])
+        )
+    return _release_page(
+        request, project, release, releases, is_latest=release == latest_release(releases)
+    )
+
+
+def _release_page(
+    request: HttpRequest,
+    project: Project,
+    release: Release,
+    releases: list[Release],
+    *,
+    is_latest: bool,
+) -> HttpResponse:
+    metadata: dict[str, Any] = release.metadata if isinstance(release.metadata, dict) else {}
+    files: list[File] = queries.published_files_of(release)
+    context = {
+        "project": project,
+        "release": release,
+        "releases": releases,
+        "is_latest": is_latest,
+        "files": [(f, file_url(f)) for f in files],
+        "readme": clean_readme(release.description_html) if release.description_html else None,
+        "install_command": (
+            f"pip install --index-url {public_url(request, '/simple/')} {project.normalized_name}"
+            f"=={release.version}"
+        ),
+        "license": metadata.get("license_expression") or metadata.get("license") or "",
+        "classifiers": _str_list(metadata.get("classifiers")),
+        "requires_dist": _str_list(metadata.get("requires_dist")),
+        "links": _project_links(metadata),
+        "author": metadata.get("author") or metadata.get("author_email") or "",
+        "maintainer": metadata.get("maintainer") or metadata.get("maintainer_email") or "",
+        "can_manage": bool(_decide(request, Action.YANK, project)),
+    }
+    return render(request, "web/project.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Logging in and out
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view (it rotates the session key and only follows a ``next`` URL that
+    ``url_has_allowed_host_and_scheme`` accepts), with an audit event on success."""
+
+    template_name = "web/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        user = form.get_user()
+        events.record(
+            "account:login",
+            subject_kind="user",
+            subject_name=user.get_username(),
+            subject_id=user.pk,
+            actor=user,
+            request=self.request,
+            method="password",
+        )
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's default); ``next`` is followed only if it stays on this site."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The account page: projects, tokens, security history
+
+
+def _account_context(request: HttpRequest, form: TokenCreateForm | None = None) -> dict[str, Any]:
+    user = request.user
+    roles = queries.roles_of(user)  # type: ignore[arg-type]
+    now = timezone.now()
+    return {
+        "roles": roles,
+        "tokens": [
+            (t, t.expires is not None and t.expires <= now)
+            for t in tokens.tokens_of(user)  # type: ignore[arg-type]
+        ],
+        "form": form or TokenCreateForm(projects=[r.project for r in roles]),
+        "history": events.by_actor(int(user.pk), limit=50),  # type: ignore[arg-type]
+    }
+
+
+@never_cache
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(request, "web/account.html", _account_context(request))
+
+
+@never_cache
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account"))
+    decision = _decide(request, Action.CREATE_TOKEN)
+    if not decision:
+        return forbidden(request, decision.reason)
+    user = request.user
+    form = TokenCreateForm(
+        request.POST, projects=[r.project for r in queries.roles_of(user)]  # type: ignore[arg-type]
+    )
+    if form.is_valid():
+        days = form.cleaned_data["expires_days"]
+        project = form.cleaned_data["project"]
+        try:
+            raw, token = tokens.create_token(
+                user,  # type: ignore[arg-type]
+                form.cleaned_data["name"],
+                projects=[project] if project else None,
+                expires=timezone.now() + timedelta(days=days) if days else None,
+                upload_only=form.cleaned_data["upload_only"],
+                request=request,
+            )
+        except tokens.TokenRequestError as exc:
+            form.add_error(None, str(exc))
+        else:
+            # The token is in this response only: it is never stored, and the page is not cached.
+            context = {"raw": raw, "token": token, "upload_url": public_url(request, "/legacy/")}
+            return render(request, "web/token_created.html", context)
+    return render(request, "web/account.html", _account_context(request, form), status=400)
+
+
+@require_POST
+def token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account"))
+    token = next((t for t in tokens.tokens_of(request.user) if t.pk == token_id), None)  # type: ignore[arg-type]
+    if token is None:
+        raise Http404("No such token.")
+    tokens.revoke(token, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, f"The token \u201c{token.name}\u201d was revoked.")
+    return redirect("account")
+
+
+@require_POST
+def token_revoke_all(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account"))
+    with transaction.atomic():
+        count = tokens.revoke_all(request.user, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, f"{count} token{'' if count == 1 else 's'} revoked.")
+    return redirect("account")
+
+
+# ---------------------------------------------------------------------------------------------
+# Managing a project (owners)
+
+
+def _managed_project(name: str) -> Project:
+    project = packages.get_project(name)
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+@never_cache
+@require_GET
+def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    project = _managed_project(name)
+    if name != project.normalized_name:
+        return HttpResponsePermanentRedirect(
+            reverse("manage-project", args=[project.normalized_name])
+        )
+    decision = _decide(request, Action.YANK, project)
+    if not decision:
+        return forbidden(request, decision.reason)
+    context = {
+        "project": project,
+        "releases": queries.releases_for_management(project),
+        "yank_form": YankForm(),
+    }
+    return render(request, "web/manage_project.html", context)
+
+
+def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool) -> HttpResponse:
+    manage_url = reverse("manage-project", args=[packages.normalize(name)])
+    if not request.user.is_authenticated:
+        return redirect_to_login(manage_url)
+    project = _managed_project(name)
+    form = YankForm(request.POST)
+    with transaction.atomic():
+        decision = _decide(request, Action.YANK, project)
+        if not decision:
+            return forbidden(request, decision.reason)
+        release = packages.find_release(project, version)
+        if release is None:
+            raise Http404("No such release.")
+        if yank:
+            if not form.is_valid():
+                messages.error(request, "The reason is too long (1000 characters at most).")
+                return HttpResponseRedirect(manage_url)
+            packages.yank(
+                release, reason=form.cleaned_data["reason"], actor=request.user,  # type: ignore[arg-type]
+                request=request,
+            )
+            done = f"Release {release.version} was yanked."
+        elif release.yanked:
+            packages.unyank(release, actor=request.user, request=request)  # type: ignore[arg-type]
+            done = f"Release {release.version} is no longer yanked."
+        else:
+            done = f"Release {release.version} was not yanked."
+    messages.success(request, done)
+    return HttpResponseRedirect(manage_url)
+
+
+@require_POST
+def release_yank(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    return _change_release(request, name, version, yank=True)
+
+
+@require_POST
+def release_unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    return _change_release(request, name, version, yank=False)
