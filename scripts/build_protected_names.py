@@ -54,7 +54,9 @@ def read_ranked(source: Path) -> list[tuple[int, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE, help="ranked TSV")
     ap.add_argument("--limit", type=int, default=15000, help="keep the N most popular (15000)")
     ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="file to write")

@@ -115,4 +115,3 @@ def _write(verdicts: Iterable[Any], *, as_json: bool) -> None:
     if buf:
         out.write("\n".join(buf) + "\n")
     out.flush()
-

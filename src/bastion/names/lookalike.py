@@ -31,7 +31,9 @@ def _build_keyboard() -> dict[str, frozenset[str]]:
     rows = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
     stagger = (0.0, 0.5, 0.75, 1.25)  # horizontal offset of each row, in key widths
     where = {
-        key: (row, col + stagger[row]) for row, keys in enumerate(rows) for col, key in enumerate(keys)
+        key: (row, col + stagger[row])
+        for row, keys in enumerate(rows)
+        for col, key in enumerate(keys)
     }
     near: dict[str, set[str]] = {key: set() for key in where}
     for a, (ra, xa) in where.items():
@@ -339,7 +341,9 @@ class LookalikeIndex:
             return None
         t = self._folded.get("\0" + skeleton(cand))
         if t is not None and t != cand:
-            return Match(t, "confusable", f"confusable characters imitating '{t}'{_glyphs(cand, t)}")
+            return Match(
+                t, "confusable", f"confusable characters imitating '{t}'{_glyphs(cand, t)}"
+            )
         return None
 
     def _match_edit1(self, cand: str) -> Match | None:
@@ -409,9 +413,9 @@ class LookalikeIndex:
                         f"'{e.new}' for neighbouring key '{e.old}' in '{target}'",
                     )
                 return None
-            if (
-                n >= t.other_sub_min_len and rank <= t.other_sub_max_rank
-            ) or (not multiword and t.exposure(n, rank) >= t.other_sub_min_exposure):
+            if (n >= t.other_sub_min_len and rank <= t.other_sub_max_rank) or (
+                not multiword and t.exposure(n, rank) >= t.other_sub_min_exposure
+            ):
                 return Match(target, "substitution", f"'{e.new}' for '{e.old}' in '{target}'")
             return None
         if op == "ins":

@@ -1,0 +1,249 @@
+"""Unit and property tests for the names domain (pure: no database)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bastion.names.lookalike import Edit, LookalikeIndex, classify_edit, keyboard_neighbours
+from bastion.names.normalize import canonicalize, is_valid_name, skeleton
+from bastion.names.policy import NamePolicy, load_names, shipped_protected_names
+from bastion.names.prohibited import is_stdlib
+
+SHIPPED = shipped_protected_names()
+TOP50 = [n for n in SHIPPED[:50] if len(n) >= 4]
+NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_."
+names = st.text(alphabet=NAME_CHARS, min_size=1, max_size=30)
+
+
+@pytest.fixture(scope="module")
+def policy() -> NamePolicy:
+    return NamePolicy()
+
+
+# ----------------------------------------------------------------- normalisation
+
+
+def test_canonicalize() -> None:
+    assert canonicalize("Typing__Extensions") == "typing-extensions"
+    assert canonicalize(" zope.interface ") == "zope-interface"
+
+
+@given(names)
+def test_canonicalize_idempotent(name: str) -> None:
+    once = canonicalize(name)
+    assert canonicalize(once) == once
+
+
+@given(names)
+def test_skeleton_idempotent(name: str) -> None:
+    once = skeleton(name)
+    assert skeleton(once) == once
+
+
+def test_skeleton_folds_lookalikes() -> None:
+    assert skeleton("djang0") == skeleton("django")
+    assert skeleton("rnatplotlib") == skeleton("matplotlib")
+    assert skeleton("py-yaml") == skeleton("pyyaml")
+
+
+def test_validity() -> None:
+    assert is_valid_name("requests")
+    assert is_valid_name("a")
+    assert not is_valid_name("-requests")
+    assert not is_valid_name("req uests")
+    assert not is_valid_name("requests!")
+
+
+def test_keyboard() -> None:
+    assert "w" in keyboard_neighbours("q")
+    assert "p" not in keyboard_neighbours("q")
+
+
+def test_classify_edit() -> None:
+    assert classify_edit("reqeusts", "requests") == Edit("swap", 3, "u", "e")
+    assert classify_edit("requestss", "requests") == Edit("ins", 8, "", "s")
+    assert classify_edit("reqests", "requests") == Edit("del", 3, "u", "")
+    assert classify_edit("requestz", "requests") == Edit("sub", 7, "s", "z")
+    assert classify_edit("requests", "requests") is None
+    assert classify_edit("rqeustes", "requests") is None
+
+
+# ----------------------------------------------------------------- the policy
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "words"),
+    [
+        ("reqeusts", "requests", "transposition of 'requests'"),
+        ("requestss", "requests", "repeated 's'"),
+        ("numpyy", "numpy", "repeated 'y'"),
+        ("djang0", "django", "confusable"),
+        ("colorama-py", "colorama", "'-py' suffix on 'colorama'"),
+        ("libnumpy", "numpy", "'lib' prefix on 'numpy'"),
+        ("beautifulsop4", "beautifulsoup4", "dropped"),
+        ("tensorfow", "tensorflow", "dropped"),
+    ],
+)
+def test_lookalikes_refused(policy: NamePolicy, name: str, target: str, words: str) -> None:
+    v = policy.check(name)
+    assert v.blocked, v
+    assert v.code == "lookalike"
+    assert v.target == target
+    assert words in (v.reason or "")
+    assert (v.reason or "").startswith(f"The name '{name}' is too similar to an existing project: ")
+
+
+def test_reason_wording(policy: NamePolicy) -> None:
+    assert policy.check("reqeusts").reason == (
+        "The name 'reqeusts' is too similar to an existing project: transposition of 'requests'."
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "django-my-brand-new-plugin",
+        "flask-something-else",
+        "pytest-acme-fixtures",
+        "types-acme",
+        "flake8-acme",
+        "acme-internal-tools",
+        "pyqt7",  # version variants are different projects
+        "mypy-boto3-xyz",
+        "bastion-test-project",
+    ],
+)
+def test_families_and_unrelated_allowed(policy: NamePolicy, name: str) -> None:
+    v = policy.check(name)
+    assert not v.blocked, v
+
+
+def test_stdlib_refused_with_pypi_wording() -> None:
+    v = NamePolicy(["requests"]).check("asyncio")
+    assert v.blocked and v.code == "stdlib"
+    assert v.reason == (
+        "The name 'asyncio' isn't allowed (conflict with Python Standard Library module name)."
+    )
+    assert is_stdlib("os-path")
+
+
+@pytest.mark.parametrize("name", ["simple", "pypi", "legacy", "packages", "admin", "_"])
+def test_reserved_refused(name: str) -> None:
+    v = NamePolicy(["requests"]).check(name)
+    assert v.blocked and v.code in ("prohibited", "invalid")
+
+
+def test_operator_prohibited_and_extra_protected() -> None:
+    pol = NamePolicy(["requests"], prohibited=["acme-secret"], extra_protected=["acmecorp-sdk"])
+    assert pol.check("Acme_Secret").code == "prohibited"
+    assert pol.check("Acme_Secret").reason == "The name 'Acme_Secret' isn't allowed."
+    v = pol.check("acmecrop-sdk")
+    assert v.blocked and v.target == "acmecorp-sdk"
+
+
+def test_not_protected_releases_a_name() -> None:
+    pol = NamePolicy(["requests", "acmecorp"], not_protected=["acmecorp"])
+    assert not pol.check("acmecrop").blocked
+
+
+def test_invalid_name() -> None:
+    v = NamePolicy(["requests"]).check("bad name!")
+    assert v.blocked and v.code == "invalid"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(SHIPPED))
+def test_protected_name_never_blocked(policy: NamePolicy, name: str) -> None:
+    v = policy.check(name)
+    assert not v.blocked or v.code == "prohibited", v
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(TOP50), st.integers(min_value=0, max_value=40), st.sampled_from("qwxz"))
+def test_single_edit_of_top50_blocked(policy: NamePolicy, target: str, i: int, ch: str) -> None:
+    """Transpositions, doubled letters and dropped inner letters of a top-50 name are refused
+    (names of four letters or more: shorter ones are too crowded to protect this way; digits
+    are version-like and exempt)."""
+    letters = target
+    pos = i % len(letters)
+    variants = [letters[:pos] + letters[pos] + letters[pos:]]  # doubled letter
+    if pos + 1 < len(letters) and letters[pos] != letters[pos + 1]:
+        variants.append(letters[:pos] + letters[pos + 1] + letters[pos] + letters[pos + 2 :])
+    if 0 < pos < len(letters) - 1 and len(letters) >= 9:
+        variants.append(letters[:pos] + letters[pos + 1 :])
+    for v in variants:
+        v = v.strip("-")
+        if not letters[pos].isalpha() or "--" in v or v in policy.index or not is_valid_name(v):
+            continue
+        verdict = policy.check(v)
+        if verdict.code in ("stdlib", "prohibited"):
+            continue
+        assert verdict.blocked, (target, v, verdict)
+
+
+@given(names)
+@settings(max_examples=300, deadline=None)
+def test_check_never_crashes(policy: NamePolicy, name: str) -> None:
+    v = policy.check(name)
+    assert isinstance(v.blocked, bool)
+    assert v.blocked == (v.reason is not None)
+
+
+def test_index_prefers_most_popular_target() -> None:
+    idx = LookalikeIndex(["requests", "requestz"])
+    m = idx.match("requestx")
+    assert m is not None and m.target == "requests"
+
+
+def test_load_names(tmp_path: Path) -> None:
+    f = tmp_path / "p.txt"
+    f.write_text("# comment\nRequests\t1\n\nZope.Interface  # trailing\n", encoding="utf-8")
+    assert load_names(f) == ["requests", "zope-interface"]
+
+
+# ----------------------------------------------------------------- the command
+
+
+def _run(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bastion", "check-name", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_json_contract(tmp_path: Path) -> None:
+    prot = tmp_path / "protected.txt"
+    prot.write_text("requests\nnumpy\n", encoding="utf-8")
+    p = _run(["--protected", str(prot), "--json"], "reqeusts\nnumpy\nmy-fresh-name\n\n")
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [r["name"] for r in rows] == ["reqeusts", "numpy", "my-fresh-name"]
+    for r in rows:
+        assert set(r) >= {"name", "blocked", "reason", "target"}
+    assert rows[0]["blocked"] is True and rows[0]["target"] == "requests"
+    assert rows[1]["blocked"] is False  # a protected name is never blocked
+    assert rows[2] == {**rows[2], "blocked": False, "target": None, "reason": None}
+
+
+def test_cli_names_as_arguments_and_text_output() -> None:
+    p = _run(["reqeusts", "some-new-project"])
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("REFUSED  reqeusts:")
+    assert lines[1].startswith("allowed  some-new-project")
+
+
+def test_cli_empty_input() -> None:
+    p = _run(["--json"], "")
+    assert p.returncode == 0 and p.stdout == ""
