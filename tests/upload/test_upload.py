@@ -435,3 +435,14 @@ def test_legacy_without_slash_redirects(client: Any) -> None:
     response = client.post("/legacy")
     assert response.status_code == 308
     assert response["Location"] == "/legacy/"
+
+
+def test_request_larger_than_any_limit_is_refused_before_reading(upload: Any, token: str, settings: Any) -> None:
+    settings.BASTION_MAX_FILE_SIZE = 1024
+    import os
+
+    dist = builders.wheel("demo", "1.0", extra_members={"demo/blob.bin": os.urandom(17 * 1024 * 1024)})
+    response = upload(dist, token)
+    assert response.status_code == 413
+    assert "File too large." in response.reason_phrase
+    assert_nothing_written()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from bastion.packages.models import Project
 from bastion.upload.services import UploadError, UploadRequest, handle_upload
 
 
@@ -22,9 +25,23 @@ def error_response(status: int, message: str) -> HttpResponse:
     )
 
 
+def _request_too_large(request: HttpRequest) -> bool:
+    """Refuse a body larger than any file could be before Django spools it to disk."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True
+    largest = Project.objects.aggregate(m=Max("upload_limit"))["m"] or 0
+    return length > max(int(settings.BASTION_MAX_FILE_SIZE), int(largest)) + 16 * 1024 * 1024
+
+
 @csrf_exempt
 @require_http_methods(["POST"])
 def upload(request: HttpRequest) -> HttpResponse:
+    if _request_too_large(request):
+        return error_response(
+            413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
+        )
     action = request.POST.get(":action", "file_upload")
     if action in ("submit", "submit_pkg_info"):
         return error_response(
