@@ -1,0 +1,97 @@
+"""The operator's commands, run in-process against the test database."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from bastion.cli import main
+from bastion.packages.models import File, Release
+from tests import builders
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(capsys: Any, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    import sys
+
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(list(args))
+    finally:
+        sys.stdin = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_command_has_help(capsys: Any) -> None:
+    for args in (["serve"], ["worker"], ["user", "create"], ["token", "create"], ["check"], ["yank"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--help"])
+        assert exc.value.code == 0
+        assert "usage: bastion" in capsys.readouterr().out
+
+
+def test_user_and_token_create(capsys: Any) -> None:
+    code, out, _ = run(capsys, "user", "create", "carol", "--email", "c@example.com", "--password-stdin",
+                       "--json", stdin="a sufficiently long passphrase\n")
+    assert code == 0 and json.loads(out)["name"] == "carol"
+    from bastion.accounts.models import User
+
+    assert User.objects.get(username="carol").email_verified
+    code, out, _ = run(capsys, "token", "create", "carol", "--expires", "30d")
+    assert code == 0 and out.strip().startswith("bastion-")
+    code, out, _ = run(capsys, "token", "list", "carol", "--json")
+    (row,) = json.loads(out)
+    assert row["expires"] is not None and row["last_used"] is None
+
+
+def test_user_create_refuses_weak_password(capsys: Any) -> None:
+    code, _, err = run(capsys, "user", "create", "dave", "--email", "d@example.com", "--password-stdin",
+                       stdin="password\n")
+    assert code == 2 and "error:" in err
+
+
+def test_token_for_unknown_project_refused(capsys: Any, user: Any) -> None:
+    code, _, err = run(capsys, "token", "create", "alice", "--project", "nope")
+    assert code == 2 and "No project named 'nope'" in err
+
+
+def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, token: str, settings: Any) -> None:
+    assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
+    code, out, _ = run(capsys, "check", "--json")
+    assert code == 0 and json.loads(out) == {"checked": 1, "problems": []}
+    file = File.objects.get()
+    path = settings.BASTION_STORAGE_DIR / file.storage_key
+    published = settings.BASTION_PUBLIC_DIR / "packages" / file.storage_key
+    published.unlink()
+    code, out, _ = run(capsys, "check", "--json")
+    assert code == 1
+    assert {"file": "demo-1.0-py3-none-any.whl", "problem": "published but not downloadable"} in json.loads(out)["problems"]
+    run(capsys, "check", "--repair")
+    assert published.exists()
+    path.chmod(0o644)
+    path.write_bytes(b"tampered")
+    (settings.BASTION_STORAGE_DIR / "ab" / "cd").mkdir(parents=True)
+    (settings.BASTION_STORAGE_DIR / "ab" / "cd" / "orphan.whl").write_bytes(b"x")
+    code, out, _ = run(capsys, "check")
+    assert code == 1
+    assert "demo-1.0-py3-none-any.whl: content does not match recorded hashes" in out
+    assert "ab/cd/orphan.whl: in storage but not in the database (orphan)" in out
+
+
+def test_yank_command(capsys: Any, upload: Any, token: str) -> None:
+    assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
+    code, _, _ = run(capsys, "yank", "demo", "1.0", "--reason", "oops")
+    assert code == 0
+    release = Release.objects.get()
+    assert release.yanked and release.yanked_reason == "oops"
+    run(capsys, "yank", "demo", "1.0", "--undo")
+    release.refresh_from_db()
+    assert not release.yanked
+    code, _, _ = run(capsys, "yank", "demo", "9.9")
+    assert code == 2
