@@ -21,7 +21,7 @@ README_HTML = (
     "<h1>Demo package</h1><p>Hello from the README.</p>"
     "<script>alert('readme-script')</script>"
     '<img src="https://img.example/x.png" onerror="alert(\'img-onerror\')">'
-    '<a href="javascript:alert(\'js-link\')">click</a>'
+    "<a href=\"javascript:alert('js-link')\">click</a>"
 )
 
 METADATA: dict[str, Any] = {
@@ -111,8 +111,21 @@ def world(make_user: Callable[..., Any]) -> World:
         pending, pending_file = add_release(project, "2.0", owner, state=File.PENDING)
         hidden = packages.create_project("hidden-pkg", owner)
         add_release(
-            hidden, "1.0", owner, state=File.HELD,
+            hidden,
+            "1.0",
+            owner,
+            state=File.HELD,
             metadata={"summary": "A demonstration that must stay hidden"},
         )
-    return World(owner, maintainer, stranger, project, current, current_file, old, pending,
-                 pending_file, hidden)
+    return World(
+        owner,
+        maintainer,
+        stranger,
+        project,
+        current,
+        current_file,
+        old,
+        pending,
+        pending_file,
+        hidden,
+    )

@@ -66,9 +66,11 @@ def test_publisher_and_owner_journey(live_server: Any, owner_with_project: Any) 
             )
             page.on(
                 "response",
-                lambda r: problems.append(f"{r.status} {r.url}")
-                if "/static/" in r.url and r.status != 200
-                else None,
+                lambda r: (
+                    problems.append(f"{r.status} {r.url}")
+                    if "/static/" in r.url and r.status != 200
+                    else None
+                ),
             )
 
             # Log in; Django sends us to the account page.

@@ -91,12 +91,10 @@ def test_readme_is_sanitised_again_on_display(client: Client, world: World) -> N
     assert "javascript:" not in readme
 
 
-def test_readme_from_a_row_written_directly_is_sanitised(
-    client: Client, world: World
-) -> None:
+def test_readme_from_a_row_written_directly_is_sanitised(client: Client, world: World) -> None:
     Release.objects.filter(pk=world.current.pk).update(
         description_html='<p>ok</p><script src="https://evil.example/x.js"></script>'
-        "<iframe src=https://evil.example/></iframe><p onclick=\"steal()\">hi</p>"
+        '<iframe src=https://evil.example/></iframe><p onclick="steal()">hi</p>'
     )
     body = text(client.get("/project/demo-pkg/1.0/"))
     assert "evil.example" not in body
@@ -105,11 +103,11 @@ def test_readme_from_a_row_written_directly_is_sanitised(
     assert "<p>ok</p>" in body
 
 
-def test_project_link_with_a_dangerous_scheme_is_not_a_link(
-    client: Client, world: World
-) -> None:
+def test_project_link_with_a_dangerous_scheme_is_not_a_link(client: Client, world: World) -> None:
     body = text(client.get("/project/demo-pkg/"))
-    assert '<a href="https://git.example/demo" rel="nofollow noopener noreferrer">Source</a>' in body
+    assert (
+        '<a href="https://git.example/demo" rel="nofollow noopener noreferrer">Source</a>' in body
+    )
     assert 'href="javascript:' not in body
 
 
@@ -126,9 +124,7 @@ def test_project_page_shows_files_with_hashes_and_size(client: Client, world: Wo
 
 def test_install_command_uses_the_request_host(client: Client, world: World) -> None:
     body = text(client.get("/project/demo-pkg/", HTTP_HOST="index.example.org"))
-    assert (
-        "pip install --index-url http://index.example.org/simple/ demo-pkg==1.0" in body
-    )
+    assert "pip install --index-url http://index.example.org/simple/ demo-pkg==1.0" in body
 
 
 def test_install_command_prefers_the_configured_base_url(
@@ -222,7 +218,8 @@ def test_login_follows_a_local_next(client: Client, world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"]
+    "target",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"],
 )
 def test_login_does_not_follow_a_foreign_next(client: Client, world: World, target: str) -> None:
     page = text(client.get("/account/login/", {"next": target}))
@@ -452,9 +449,7 @@ def test_csrf_is_enforced(world: World) -> None:
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/project/demo-pkg/", "/account/login/", "/project/nope/"]
-)
+@pytest.mark.parametrize("path", ["/", "/project/demo-pkg/", "/account/login/", "/project/nope/"])
 def test_security_headers(client: Client, world: World, path: str) -> None:
     response = client.get(path)
     csp = response["Content-Security-Policy"]

@@ -7,6 +7,7 @@ a project, a release or a file that has no published file behind it does not exi
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,7 @@ RECENT_LIMIT = 20
 
 
 def _published_file_exists() -> Exists:
-    return Exists(
-        File.objects.filter(release__project=OuterRef("pk"), state=File.PUBLISHED)
-    )
+    return Exists(File.objects.filter(release__project=OuterRef("pk"), state=File.PUBLISHED))
 
 
 def visible_projects() -> QuerySet[Project]:
@@ -51,13 +50,11 @@ class ProjectSummary:
     release: Release
 
 
-def _with_latest(projects: list[Project]) -> list[ProjectSummary]:
+def _with_latest(projects: Sequence[Project]) -> list[ProjectSummary]:
     """Pair each project with its latest release that has a published file."""
     if not projects:
         return []
-    releases = Release.objects.filter(
-        project__in=projects, files__state=File.PUBLISHED
-    ).distinct()
+    releases = Release.objects.filter(project__in=projects, files__state=File.PUBLISHED).distinct()
     by_project: dict[int, list[Release]] = defaultdict(list)
     for release in releases:
         by_project[release.project_id].append(release)
@@ -117,9 +114,7 @@ def recently_updated(limit: int = RECENT_LIMIT) -> list[ProjectSummary]:
 
 def visible_releases(project: Project) -> list[Release]:
     """Releases with at least one published file, newest version first."""
-    releases = list(
-        Release.objects.filter(project=project, files__state=File.PUBLISHED).distinct()
-    )
+    releases = list(Release.objects.filter(project=project, files__state=File.PUBLISHED).distinct())
     return sorted(releases, key=lambda r: _version_key(r.version), reverse=True)
 
 

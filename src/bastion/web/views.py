@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from bastion.events import services as events
 from bastion.index.jsonapi import latest_release
@@ -104,7 +104,7 @@ def _str_list(value: Any) -> list[str]:
 # Public pages
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
@@ -116,7 +116,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context)
 
 
-@require_GET
+@require_safe
 def project_detail(request: HttpRequest, name: str) -> HttpResponseBase:
     project = queries.visible_project(name)
     if project is None:
@@ -130,7 +130,7 @@ def project_detail(request: HttpRequest, name: str) -> HttpResponseBase:
     return _release_page(request, project, release, releases, is_latest=True)
 
 
-@require_GET
+@require_safe
 def release_detail(request: HttpRequest, name: str, version: str) -> HttpResponseBase:
     project = queries.visible_project(name)
     if project is None:
@@ -231,7 +231,7 @@ def _account_context(request: HttpRequest, form: TokenCreateForm | None = None) 
 
 
 @never_cache
-@require_GET
+@require_safe
 def account(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -248,14 +248,15 @@ def token_create(request: HttpRequest) -> HttpResponse:
         return forbidden(request, decision.reason)
     user = request.user
     form = TokenCreateForm(
-        request.POST, projects=[r.project for r in queries.roles_of(user)]  # type: ignore[arg-type]
+        request.POST,
+        projects=[r.project for r in queries.roles_of(user)],
     )
     if form.is_valid():
         days = form.cleaned_data["expires_days"]
         project = form.cleaned_data["project"]
         try:
             raw, token = tokens.create_token(
-                user,  # type: ignore[arg-type]
+                user,
                 form.cleaned_data["name"],
                 projects=[project] if project else None,
                 expires=timezone.now() + timedelta(days=days) if days else None,
@@ -275,10 +276,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account"))
-    token = next((t for t in tokens.tokens_of(request.user) if t.pk == token_id), None)  # type: ignore[arg-type]
+    token = next((t for t in tokens.tokens_of(request.user) if t.pk == token_id), None)
     if token is None:
         raise Http404("No such token.")
-    tokens.revoke(token, actor=request.user, request=request)  # type: ignore[arg-type]
+    tokens.revoke(token, actor=request.user, request=request)
     messages.success(request, f"The token \u201c{token.name}\u201d was revoked.")
     return redirect("account")
 
@@ -288,7 +289,7 @@ def token_revoke_all(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account"))
     with transaction.atomic():
-        count = tokens.revoke_all(request.user, actor=request.user, request=request)  # type: ignore[arg-type]
+        count = tokens.revoke_all(request.user, actor=request.user, request=request)
     messages.success(request, f"{count} token{'' if count == 1 else 's'} revoked.")
     return redirect("account")
 
@@ -305,7 +306,7 @@ def _managed_project(name: str) -> Project:
 
 
 @never_cache
-@require_GET
+@require_safe
 def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -343,12 +344,14 @@ def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool
                 messages.error(request, "The reason is too long (1000 characters at most).")
                 return HttpResponseRedirect(manage_url)
             packages.yank(
-                release, reason=form.cleaned_data["reason"], actor=request.user,  # type: ignore[arg-type]
+                release,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
                 request=request,
             )
             done = f"Release {release.version} was yanked."
         elif release.yanked:
-            packages.unyank(release, actor=request.user, request=request)  # type: ignore[arg-type]
+            packages.unyank(release, actor=request.user, request=request)
             done = f"Release {release.version} is no longer yanked."
         else:
             done = f"Release {release.version} was not yanked."
