@@ -174,9 +174,11 @@ def test_single_edit_of_top50_blocked(policy: NamePolicy, target: str, i: int, c
     letters = target
     pos = i % len(letters)
     variants = [letters[:pos] + letters[pos] + letters[pos:]]  # doubled letter
-    if pos + 1 < len(letters) and letters[pos] != letters[pos + 1]:
+    word = letters[: pos + 2].split("-")[-1] + letters[pos + 2 :].split("-")[0]
+    short_code_word = "-" in letters and len(word) <= 3  # rds/drs: documented exemption
+    if pos + 1 < len(letters) and letters[pos] != letters[pos + 1] and not short_code_word:
         variants.append(letters[:pos] + letters[pos + 1] + letters[pos] + letters[pos + 2 :])
-    if 0 < pos < len(letters) - 1 and len(letters) >= 9:
+    if 0 < pos < len(letters) - 1 and len(letters) >= 9 and not short_code_word:
         variants.append(letters[:pos] + letters[pos + 1 :])
     for v in variants:
         v = v.strip("-")

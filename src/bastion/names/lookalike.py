@@ -381,7 +381,10 @@ class LookalikeIndex:
             tpos -= 1
         ws, we = _word_span(target, tpos)
         multiword = "-" in target
-        if multiword and we - ws <= t.short_word_len:
+        doubled = (op == "ins" and _repeats(cand, pos, ch)) or (
+            op == "del" and _repeats(target, pos, ch)
+        )
+        if multiword and we - ws <= t.short_word_len and not doubled:
             return None  # a different short code word, not a typo
         # Digits: versions and variants (pyqt5/pyqt6, fpdf/fpdf2, phonopy/phono3py), unless doubled.
         if op == "sub" and e.old.isdigit() and e.new.isdigit():

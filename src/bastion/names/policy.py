@@ -54,6 +54,10 @@ class Verdict:
     target: str | None = None
     kind: str | None = None
 
+    @property
+    def allowed(self) -> bool:
+        return not self.blocked
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
