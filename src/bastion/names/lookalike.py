@@ -333,13 +333,14 @@ class LookalikeIndex:
 
     def _match_folded(self, cand: str) -> Match | None:
         assert self._folded is not None
-        t = self._folded.get(compact(cand))
+        flat = cand.replace("-", "")  # cand is canonical: only '-' separators remain
+        t = self._folded.get(flat)
         if t is not None and t != cand:
             th = self.thresholds
             if len(compact(t)) >= th.separator_min_len and self.rank[t] <= th.separator_max_rank:
                 return Match(t, "separator", f"same letters as '{t}' with different separators")
             return None
-        t = self._folded.get("\0" + skeleton(cand))
+        t = self._folded.get("\0" + skeleton(flat))
         if t is not None and t != cand:
             return Match(
                 t, "confusable", f"confusable characters imitating '{t}'{_glyphs(cand, t)}"
