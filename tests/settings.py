@@ -10,6 +10,5 @@ os.environ["BASTION_TASK_BACKEND"] = "django_tasks.backends.immediate.ImmediateB
 
 from bastion.settings import *  # noqa: F403
 
-PASSWORD_HASHERS = [  # argon2 stays the production hasher; tests create many users
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-]
+# argon2 as in production, with low costs: the suite creates hundreds of users.
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]

@@ -62,7 +62,7 @@ def test_token_for_unknown_project_refused(capsys: Any, user: Any) -> None:
 
 
 def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, token: str, settings: Any) -> None:
-    assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     code, out, _ = run(capsys, "check", "--json")
     assert code == 0 and json.loads(out) == {"checked": 1, "problems": []}
     file = File.objects.get()
@@ -71,7 +71,7 @@ def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, toke
     published.unlink()
     code, out, _ = run(capsys, "check", "--json")
     assert code == 1
-    assert {"file": "demo-1.0-py3-none-any.whl", "problem": "published but not downloadable"} in json.loads(out)["problems"]
+    assert {"file": "samplepkg-1.0-py3-none-any.whl", "problem": "published but not downloadable"} in json.loads(out)["problems"]
     run(capsys, "check", "--repair")
     assert published.exists()
     path.chmod(0o644)
@@ -80,18 +80,18 @@ def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, toke
     (settings.BASTION_STORAGE_DIR / "ab" / "cd" / "orphan.whl").write_bytes(b"x")
     code, out, _ = run(capsys, "check")
     assert code == 1
-    assert "demo-1.0-py3-none-any.whl: content does not match recorded hashes" in out
+    assert "samplepkg-1.0-py3-none-any.whl: content does not match recorded hashes" in out
     assert "ab/cd/orphan.whl: in storage but not in the database (orphan)" in out
 
 
 def test_yank_command(capsys: Any, upload: Any, token: str) -> None:
-    assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
-    code, _, _ = run(capsys, "yank", "demo", "1.0", "--reason", "oops")
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+    code, _, _ = run(capsys, "yank", "samplepkg", "1.0", "--reason", "oops")
     assert code == 0
     release = Release.objects.get()
     assert release.yanked and release.yanked_reason == "oops"
-    run(capsys, "yank", "demo", "1.0", "--undo")
+    run(capsys, "yank", "samplepkg", "1.0", "--undo")
     release.refresh_from_db()
     assert not release.yanked
-    code, _, _ = run(capsys, "yank", "demo", "9.9")
+    code, _, _ = run(capsys, "yank", "samplepkg", "9.9")
     assert code == 2

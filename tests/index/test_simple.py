@@ -71,9 +71,9 @@ ROOT_SCHEMA = {
 @pytest.fixture
 def published(upload: Any, token: str) -> dict[str, builders.Dist]:
     dists = {
-        "wheel": builders.wheel("Demo.Pkg", "1.0"),
-        "sdist": builders.sdist("Demo.Pkg", "1.0"),
-        "wheel2": builders.wheel("Demo.Pkg", "2.0b1", requires_python=">=3.9,<4"),
+        "wheel": builders.wheel("Samplepkg.Pkg", "1.0"),
+        "sdist": builders.sdist("Samplepkg.Pkg", "1.0"),
+        "wheel2": builders.wheel("Samplepkg.Pkg", "2.0b1", requires_python=">=3.9,<4"),
     }
     for dist in dists.values():
         response = upload(dist, token)
@@ -84,7 +84,7 @@ def published(upload: Any, token: str) -> dict[str, builders.Dist]:
 def test_json_detail_follows_pep_691_and_700(
     client: Any, published: dict[str, builders.Dist]
 ) -> None:
-    response = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON)
+    response = client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=JSON)
     assert response.status_code == 200
     assert response["Content-Type"] == JSON
     doc = json.loads(response.content)
@@ -103,7 +103,7 @@ def test_json_detail_follows_pep_691_and_700(
 def test_metadata_file_hash_recomputed_from_what_is_served(
     client: Any, published: dict[str, builders.Dist]
 ) -> None:
-    doc = json.loads(client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON).content)
+    doc = json.loads(client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=JSON).content)
     for f in doc["files"]:
         body = b"".join(client.get(f["url"]).streaming_content)
         assert hashlib.sha256(body).hexdigest() == f["hashes"]["sha256"]
@@ -121,9 +121,9 @@ def test_html_detail_pep_503_592_658_629(
     from bastion.packages import services
 
     with transaction.atomic():
-        release = services.find_release(services.get_project("demo-pkg"), "1.0")  # type: ignore[arg-type]
+        release = services.find_release(services.get_project("samplepkg-pkg"), "1.0")  # type: ignore[arg-type]
         services.yank(release, reason="bad <build>", actor=user)  # type: ignore[arg-type]
-    response = client.get("/simple/demo-pkg/")
+    response = client.get("/simple/samplepkg-pkg/")
     assert response["Content-Type"].startswith("text/html")
     html = response.content.decode()
     assert '<meta name="pypi:repository-version" content="1.4">' in html
@@ -133,7 +133,7 @@ def test_html_detail_pep_503_592_658_629(
     assert 'data-yanked="bad &lt;build&gt;"' in html
     assert 'data-core-metadata="sha256=' in html and 'data-dist-info-metadata="sha256=' in html
     assert 'data-requires-python="&gt;=3.9,&lt;4"' in html
-    doc = json.loads(client.get("/simple/demo-pkg/?format=" + JSON).content)
+    doc = json.loads(client.get("/simple/samplepkg-pkg/?format=" + JSON).content)
     yanked = {f["filename"]: f["yanked"] for f in doc["files"]}
     assert yanked[wheel.filename] == "bad <build>"
     assert yanked[published["wheel2"].filename] is False
@@ -141,7 +141,7 @@ def test_html_detail_pep_503_592_658_629(
 
 def test_content_negotiation(client: Any, published: dict[str, builders.Dist]) -> None:
     def ctype(accept: str) -> str:
-        return str(client.get("/simple/demo-pkg/", HTTP_ACCEPT=accept)["Content-Type"])
+        return str(client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=accept)["Content-Type"])
 
     assert ctype(JSON) == JSON
     assert ctype("application/vnd.pypi.simple.v1+html") == "application/vnd.pypi.simple.v1+html"
@@ -149,38 +149,38 @@ def test_content_negotiation(client: Any, published: dict[str, builders.Dist]) -
     assert ctype(f"text/html;q=0.5, {JSON};q=0.9") == JSON
     assert ctype(f"{JSON};q=0.1, text/html").startswith("text/html")
     assert ctype("application/unknown").startswith("text/html")
-    assert client.get("/simple/demo-pkg/?format=application/nope").status_code == 406
-    assert client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON)["Vary"] == "Accept"
+    assert client.get("/simple/samplepkg-pkg/?format=application/nope").status_code == 406
+    assert client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=JSON)["Vary"] == "Accept"
 
 
 def test_etag_and_304(
     client: Any, published: dict[str, builders.Dist], upload: Any, token: str
 ) -> None:
-    first = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON)
+    first = client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=JSON)
     etag = first["ETag"]
-    again = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON, HTTP_IF_NONE_MATCH=etag)
+    again = client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=JSON, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b""
     assert (
-        client.get("/simple/demo-pkg/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+        client.get("/simple/samplepkg-pkg/", HTTP_IF_NONE_MATCH=etag).status_code == 200
     )  # HTML differs
-    assert upload(builders.wheel("demo-pkg", "3.0"), token).status_code == 200
-    changed = client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON, HTTP_IF_NONE_MATCH=etag)
+    assert upload(builders.wheel("samplepkg-pkg", "3.0"), token).status_code == 200
+    changed = client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=JSON, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
-    assert "demo_pkg-3.0-py3-none-any.whl" in changed.content.decode()
+    assert "samplepkg_pkg-3.0-py3-none-any.whl" in changed.content.decode()
 
 
 def test_non_normalized_name_redirects(client: Any, published: dict[str, builders.Dist]) -> None:
-    response = client.get("/simple/Demo.Pkg/")
+    response = client.get("/simple/Samplepkg.Pkg/")
     assert response.status_code == 301
-    assert response["Location"] == "/simple/demo-pkg/"
+    assert response["Location"] == "/simple/samplepkg-pkg/"
     assert client.get("/simple/no-such-project/").status_code == 404
 
 
 def test_root_index(client: Any, published: dict[str, builders.Dist]) -> None:
     doc = json.loads(client.get("/simple/", HTTP_ACCEPT=JSON).content)
     jsonschema.validate(doc, ROOT_SCHEMA)
-    assert [p["name"] for p in doc["projects"]] == ["Demo.Pkg"]
-    assert '<a href="/simple/demo-pkg/">Demo.Pkg</a>' in client.get("/simple/").content.decode()
+    assert [p["name"] for p in doc["projects"]] == ["Samplepkg.Pkg"]
+    assert '<a href="/simple/samplepkg-pkg/">Samplepkg.Pkg</a>' in client.get("/simple/").content.decode()
 
 
 def test_only_published_files_are_listed_or_served(
@@ -198,9 +198,9 @@ def test_only_published_files_are_listed_or_served(
         services.hold_file(wheel, reason="test")
     assert client.get(url).status_code == 404
     assert client.get(url + ".metadata").status_code == 404
-    doc = json.loads(client.get("/simple/demo-pkg/", HTTP_ACCEPT=JSON).content)
+    doc = json.loads(client.get("/simple/samplepkg-pkg/", HTTP_ACCEPT=JSON).content)
     assert wheel.filename not in [f["filename"] for f in doc["files"]]
-    status = client.get("/pypi/demo-pkg/1.0/json")
+    status = client.get("/pypi/samplepkg-pkg/1.0/json")
     assert wheel.filename not in status.content.decode()
 
 
@@ -217,9 +217,9 @@ def test_download_headers(client: Any, published: dict[str, builders.Dist]) -> N
 
 
 def test_json_api(client: Any, published: dict[str, builders.Dist]) -> None:
-    doc = json.loads(client.get("/pypi/demo-pkg/json").content)
+    doc = json.loads(client.get("/pypi/samplepkg-pkg/json").content)
     assert doc["info"]["version"] == "1.0"  # pre-releases are not "latest"
-    assert doc["info"]["name"] == "Demo.Pkg"
+    assert doc["info"]["name"] == "Samplepkg.Pkg"
     assert doc["vulnerabilities"] == []
     assert set(doc["releases"]) == {"1.0", "2.0b1"}
     wheel = next(f for f in doc["urls"] if f["packagetype"] == "bdist_wheel")
@@ -229,8 +229,8 @@ def test_json_api(client: Any, published: dict[str, builders.Dist]) -> None:
         wheel["digests"]["blake2b_256"]
         == hashlib.blake2b(published["wheel"].data, digest_size=32).hexdigest()
     )
-    release = json.loads(client.get("/pypi/demo-pkg/2.0b1/json").content)
+    release = json.loads(client.get("/pypi/samplepkg-pkg/2.0b1/json").content)
     assert release["info"]["version"] == "2.0b1"
     assert "releases" not in release
-    assert client.get("/pypi/Demo.Pkg/json").status_code == 301
-    assert client.get("/pypi/demo-pkg/9.9/json").status_code == 404
+    assert client.get("/pypi/Samplepkg.Pkg/json").status_code == 301
+    assert client.get("/pypi/samplepkg-pkg/9.9/json").status_code == 404

@@ -39,8 +39,8 @@ def test_tampered_signature_refused(user: Any) -> None:
 
 def test_removing_a_caveat_breaks_the_signature(user: Any) -> None:
     with transaction.atomic():
-        packages.create_project("demo", user)
-    raw, _ = tokens.create_token(user, "scoped", projects=["demo"])
+        packages.create_project("samplepkg", user)
+    raw, _ = tokens.create_token(user, "scoped", projects=["samplepkg"])
     m = macaroons.parse(raw)
     stripped = Macaroon(location=m.location, identifier=m.identifier, key=b"x", version=m.version)
     stripped.signature = m.signature  # keep the signature, drop the caveats
@@ -50,13 +50,13 @@ def test_removing_a_caveat_breaks_the_signature(user: Any) -> None:
 
 def test_client_side_attenuation_is_honoured(user: Any) -> None:
     with transaction.atomic():
-        demo = packages.create_project("demo", user)
+        samplepkg = packages.create_project("samplepkg", user)
         other = packages.create_project("other", user)
     raw, _ = tokens.create_token(user, "all")
     m = macaroons.parse(raw)
-    m.add_first_party_caveat('[1,["demo"]]')
+    m.add_first_party_caveat('[1,["samplepkg"]]')
     identity = tokens.authenticate("bastion-" + m.serialize())
-    assert authorize(identity, Action.UPLOAD, demo)
+    assert authorize(identity, Action.UPLOAD, samplepkg)
     decision = authorize(identity, Action.UPLOAD, other)
     assert not decision and "not valid for project: 'other'" in decision.reason
 

@@ -20,7 +20,7 @@ from bastion.tokens.policy import ANONYMOUS, Action, Identity, authorize, sessio
 pytestmark = pytest.mark.django_db
 
 A = Action
-# identity -> the set of actions allowed on project "demo" (owned by "owner").
+# identity -> the set of actions allowed on project "samplepkg" (owned by "owner").
 EXPECTED: dict[str, set[Action]] = {
     "anonymous": set(),
     "stranger session": {A.CREATE_PROJECT, A.CREATE_TOKEN},
@@ -29,7 +29,7 @@ EXPECTED: dict[str, set[Action]] = {
     "admin session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.YANK, A.MANAGE_ROLES, A.ADMIN},
     "frozen owner session": set(),
     "owner user token": {A.CREATE_PROJECT, A.UPLOAD},
-    "owner token for demo": {A.UPLOAD},
+    "owner token for samplepkg": {A.UPLOAD},
     "owner token for other": set(),
     "owner expired token": set(),
     "owner not-yet-valid token": set(),
@@ -47,7 +47,7 @@ def identities(make_user: Any) -> tuple[dict[str, Identity], Any]:
     admin = make_user("root", admin=True)
     frozen = make_user("frozen")
     with transaction.atomic():
-        project = packages.create_project("demo", owner)
+        project = packages.create_project("samplepkg", owner)
         packages.create_project("other", owner)
         packages.add_role(project, maintainer, "maintainer", actor=owner)
         packages.add_role(project, frozen, "owner", actor=owner)
@@ -67,7 +67,7 @@ def identities(make_user: Any) -> tuple[dict[str, Identity], Any]:
         "admin session": session_identity(admin),
         "frozen owner session": session_identity(frozen),
         "owner user token": tok(owner),
-        "owner token for demo": tok(owner, projects=["demo"]),
+        "owner token for samplepkg": tok(owner, projects=["samplepkg"]),
         "owner token for other": tok(owner, projects=["other"]),
         "owner expired token": _expired(tok(owner, expires=now + timedelta(hours=1)), owner),
         "owner not-yet-valid token": tok(owner, not_before=now + timedelta(hours=1)),

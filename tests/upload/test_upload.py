@@ -38,10 +38,10 @@ def assert_nothing_written(before_files: int = 0) -> None:
 def test_first_upload_creates_project_with_owner_and_publishes(
     upload: Any, user: Any, token: str, client: Any
 ) -> None:
-    dist = builders.wheel("demo-pkg", "1.0")
+    dist = builders.wheel("samplepkg-pkg", "1.0")
     response = upload(dist, token)
     assert response.status_code == 200, response.reason_phrase
-    project = Project.objects.get(normalized_name="demo-pkg")
+    project = Project.objects.get(normalized_name="samplepkg-pkg")
     assert project.roles.get().user == user
     assert project.roles.get().role_name == "owner"
     file = File.objects.get()
@@ -51,12 +51,12 @@ def test_first_upload_creates_project_with_owner_and_publishes(
     assert FilenameRegistry.objects.filter(filename=dist.filename).exists()
     tags = set(Event.objects.values_list("tag", flat=True))
     assert {"project:create", "project:file:add", "project:file:publish"} <= tags
-    page = client.get("/simple/demo-pkg/")
+    page = client.get("/simple/samplepkg-pkg/")
     assert dist.filename in page.content.decode()
 
 
 def test_identical_reupload_is_200_and_changes_nothing(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     assert upload(dist, token).status_code == 200
     events = Event.objects.count()
     response = upload(dist, token)
@@ -66,19 +66,19 @@ def test_identical_reupload_is_200_and_changes_nothing(upload: Any, token: str) 
 
 
 def test_reused_filename_with_other_content(upload: Any, token: str) -> None:
-    first = builders.wheel("demo", "1.0")
+    first = builders.wheel("samplepkg", "1.0")
     assert upload(first, token).status_code == 200
-    second = builders.wheel("demo", "1.0", code="VALUE = 2\n")
+    second = builders.wheel("samplepkg", "1.0", code="VALUE = 2\n")
     response = upload(second, token)
     assert_refused(response, 400, f"File already exists ('{second.filename}'")
     assert File.objects.count() == 1
 
 
 def test_filename_never_reused_after_deletion(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     assert upload(dist, token).status_code == 200
     File.objects.all().delete()
-    other = builders.wheel("demo", "1.0", code="VALUE = 3\n")
+    other = builders.wheel("samplepkg", "1.0", code="VALUE = 3\n")
     response = upload(other, token)
     assert_refused(
         response, 400, "This filename was previously used by a file that has since been deleted."
@@ -86,7 +86,7 @@ def test_filename_never_reused_after_deletion(upload: Any, token: str) -> None:
 
 
 def test_no_auth(upload: Any, db: Any) -> None:
-    response = upload(builders.wheel("demo", "1.0"), None)
+    response = upload(builders.wheel("samplepkg", "1.0"), None)
     assert_refused(response, 403, "Invalid or non-existent authentication information.")
     assert_nothing_written()
     assert not Project.objects.exists()
@@ -94,7 +94,7 @@ def test_no_auth(upload: Any, db: Any) -> None:
 
 def test_wrong_token(upload: Any, user: Any) -> None:
     response = upload(
-        builders.wheel("demo", "1.0"),
+        builders.wheel("samplepkg", "1.0"),
         "bastion-AgEIYmFzdGlvbgIkMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwAAAGIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     )
     assert response.status_code == 403
@@ -105,13 +105,13 @@ def test_wrong_token(upload: Any, user: Any) -> None:
 def test_password_is_never_accepted(upload: Any, user: Any) -> None:
     from tests.conftest import PASSWORD, basic
 
-    response = upload(builders.wheel("demo", "1.0"), None, auth=basic(PASSWORD, username="alice"))
+    response = upload(builders.wheel("samplepkg", "1.0"), None, auth=basic(PASSWORD, username="alice"))
     assert_refused(response, 403, "Username/Password authentication is no longer supported.")
     assert_nothing_written()
 
 
 def test_wrong_digest(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     fields = dist.form(sha256_digest="0" * 64)
     response = upload(dist, token, fields=fields)
     assert_refused(
@@ -123,13 +123,13 @@ def test_wrong_digest(upload: Any, token: str) -> None:
 
 
 def test_no_digest(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     response = upload(dist, token, fields=dist.form(sha256_digest=None))
     assert_refused(response, 400, "Error: Include at least one message digest.")
 
 
 def test_invalid_version(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     response = upload(dist, token, fields=dist.form(version="not a version!"))
     assert response.status_code == 400
     assert "not a version!" in response.reason_phrase
@@ -137,31 +137,31 @@ def test_invalid_version(upload: Any, token: str) -> None:
 
 
 def test_local_version_refused(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0+local")
+    dist = builders.wheel("samplepkg", "1.0+local")
     response = upload(dist, token)
     assert_refused(response, 400, "The use of local versions in '1.0+local' is not allowed.")
 
 
 def test_invalid_name(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     response = upload(dist, token, fields=dist.form(name="-bad name-"))
     assert_refused(response, 400, "'-bad name-' is an invalid value for Name.")
 
 
 def test_unknown_metadata_version(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     response = upload(dist, token, fields=dist.form(metadata_version="9.9"))
     assert_refused(response, 400, "'9.9' is not a valid metadata version.")
 
 
 def test_invalid_classifier(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     response = upload(dist, token, fields=dist.form(classifiers="Made Up :: Classifier"))
     assert_refused(response, 400, "'Made Up :: Classifier' is not a valid classifier.")
 
 
 def test_direct_url_dependency_refused(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0", requires_dist=["evil @ https://example.com/evil.whl"])
+    dist = builders.wheel("samplepkg", "1.0", requires_dist=["evil @ https://example.com/evil.whl"])
     response = upload(dist, token)
     assert_refused(
         response, 400, "Can't have direct dependency: evil @ https://example.com/evil.whl"
@@ -169,7 +169,7 @@ def test_direct_url_dependency_refused(upload: Any, token: str) -> None:
 
 
 def test_unknown_filetype(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     response = upload(dist, token, fields=dist.form(filetype="bdist_egg"))
     assert_refused(response, 400, "Invalid value for filetype. Error: Use a known file type.")
 
@@ -177,7 +177,7 @@ def test_unknown_filetype(upload: Any, token: str) -> None:
 def test_missing_content(client: Any, token: str) -> None:
     from tests.conftest import basic
 
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     payload: dict[str, list[str]] = {}
     for k, v in dist.fields:
         payload.setdefault(k, []).append(v)
@@ -186,13 +186,13 @@ def test_missing_content(client: Any, token: str) -> None:
 
 
 def test_bad_extension(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
-    response = upload(dist, token, filename="demo-1.0.exe")
+    dist = builders.wheel("samplepkg", "1.0")
+    response = upload(dist, token, filename="samplepkg-1.0.exe")
     assert_refused(response, 400, "Invalid file extension: Use .tar.gz, .whl or .zip extension.")
 
 
 def test_extension_does_not_match_filetype(upload: Any, token: str) -> None:
-    dist = builders.sdist("demo", "1.0")
+    dist = builders.sdist("samplepkg", "1.0")
     response = upload(dist, token, fields=dist.form(filetype="bdist_wheel", pyversion="py3"))
     assert_refused(
         response,
@@ -202,37 +202,37 @@ def test_extension_does_not_match_filetype(upload: Any, token: str) -> None:
 
 
 def test_filename_must_match_project(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     response = upload(dist, token, filename="other-1.0-py3-none-any.whl")
-    assert_refused(response, 400, "Start filename for 'demo' with 'demo'.")
+    assert_refused(response, 400, "Start filename for 'samplepkg' with 'samplepkg'.")
 
 
 def test_filename_version_must_match(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
-    response = upload(dist, token, filename="demo-2.0-py3-none-any.whl")
+    dist = builders.wheel("samplepkg", "1.0")
+    response = upload(dist, token, filename="samplepkg-2.0-py3-none-any.whl")
     assert_refused(response, 400, "Version in filename should be '1.0' not '2.0'.")
 
 
 def test_sdist_filename_pep625(upload: Any, token: str) -> None:
-    dist = builders.sdist("demo-pkg", "1.0")
-    response = upload(dist, token, filename="demo-pkg-1.0.tar.gz")
+    dist = builders.sdist("samplepkg-pkg", "1.0")
+    response = upload(dist, token, filename="samplepkg-pkg-1.0.tar.gz")
     assert_refused(
-        response, 400, "Filename 'demo-pkg-1.0.tar.gz' is invalid, should be 'demo_pkg-1.0.tar.gz'."
+        response, 400, "Filename 'samplepkg-pkg-1.0.tar.gz' is invalid, should be 'samplepkg_pkg-1.0.tar.gz'."
     )
 
 
 def test_unsupported_platform_tag(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0", tag="py3-none-weird_os")
+    dist = builders.wheel("samplepkg", "1.0", tag="py3-none-weird_os")
     response = upload(dist, token)
     assert_refused(
         response,
         400,
-        "Binary wheel 'demo-1.0-py3-none-weird_os.whl' has an unsupported platform tag 'weird_os'.",
+        "Binary wheel 'samplepkg-1.0-py3-none-weird_os.whl' has an unsupported platform tag 'weird_os'.",
     )
 
 
 def test_not_a_zip(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     junk = b"this is not a zip file at all" * 10
     fields = dist.form(sha256_digest=hashlib.sha256(junk).hexdigest())
     response = upload(dist, token, fields=fields, data=junk)
@@ -242,7 +242,7 @@ def test_not_a_zip(upload: Any, token: str) -> None:
 
 def test_mismatched_metadata(upload: Any, token: str) -> None:
     """The METADATA inside the file must agree with the form, field by field."""
-    dist = builders.wheel("demo", "1.0", summary="The real summary")
+    dist = builders.wheel("samplepkg", "1.0", summary="The real summary")
     response = upload(dist, token, fields=dist.form(summary="A different summary"))
     assert_refused(
         response,
@@ -253,7 +253,7 @@ def test_mismatched_metadata(upload: Any, token: str) -> None:
 
 
 def test_mismatched_dependencies(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0", requires_dist=["evil-dep>=1"])
+    dist = builders.wheel("samplepkg", "1.0", requires_dist=["evil-dep>=1"])
     response = upload(dist, token, fields=dist.form(requires_dist=None))
     # The form omitted Requires-Dist: the file's own value is taken and shown.
     assert response.status_code == 200
@@ -262,18 +262,18 @@ def test_mismatched_dependencies(upload: Any, token: str) -> None:
 
 
 def test_wheel_without_record(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0", omit=("{dist_info}/RECORD",))
+    dist = builders.wheel("samplepkg", "1.0", omit=("{dist_info}/RECORD",))
     response = upload(dist, token)
     assert_refused(
-        response, 400, "does not contain the required RECORD file: demo-1.0.dist-info/RECORD"
+        response, 400, "does not contain the required RECORD file: samplepkg-1.0.dist-info/RECORD"
     )
 
 
 def test_wheel_without_metadata(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0", omit=("{dist_info}/METADATA",))
+    dist = builders.wheel("samplepkg", "1.0", omit=("{dist_info}/METADATA",))
     response = upload(dist, token)
     assert_refused(
-        response, 400, "does not contain the required METADATA file: demo-1.0.dist-info/METADATA"
+        response, 400, "does not contain the required METADATA file: samplepkg-1.0.dist-info/METADATA"
     )
 
 
@@ -298,8 +298,8 @@ def _rezip(
 
 
 def test_zip_bomb(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
-    data, fields = _rezip(dist, {"demo/bomb.bin": b"\0" * (200 * 1024 * 1024)})
+    dist = builders.wheel("samplepkg", "1.0")
+    data, fields = _rezip(dist, {"samplepkg/bomb.bin": b"\0" * (200 * 1024 * 1024)})
     assert len(data) < 1024 * 1024
     response = upload(dist, token, fields=fields, data=data)
     assert_refused(response, 400, "Invalid distribution file. File exceeds compression ratio of 50")
@@ -307,7 +307,7 @@ def test_zip_bomb(upload: Any, token: str) -> None:
 
 
 def test_path_traversal_member(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     data, fields = _rezip(dist, {"../../etc/evil.py": b"x = 1\n"})
     response = upload(dist, token, fields=fields, data=data)
     assert_refused(
@@ -317,35 +317,35 @@ def test_path_traversal_member(upload: Any, token: str) -> None:
 
 
 def test_absolute_path_member(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
+    dist = builders.wheel("samplepkg", "1.0")
     data, fields = _rezip(dist, {"/etc/evil.py": b"x = 1\n"})
     response = upload(dist, token, fields=fields, data=data)
     assert_refused(response, 400, "Invalid distribution file. Member has an absolute path")
 
 
 def test_symlink_member_in_wheel(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
-    data, fields = _rezip(dist, {}, symlink=("demo/link", "../../../../etc/passwd"))
+    dist = builders.wheel("samplepkg", "1.0")
+    data, fields = _rezip(dist, {}, symlink=("samplepkg/link", "../../../../etc/passwd"))
     response = upload(dist, token, fields=fields, data=data)
     assert_refused(response, 400, "Invalid distribution file. Symlink points outside the archive")
     assert_nothing_written()
 
 
 def test_escaping_symlink_in_sdist(upload: Any, token: str) -> None:
-    dist = builders.sdist("demo", "1.0", links={"demo-1.0/evil": "/etc/passwd"})
+    dist = builders.sdist("samplepkg", "1.0", links={"samplepkg-1.0/evil": "/etc/passwd"})
     response = upload(dist, token)
     assert_refused(response, 400, "Invalid distribution file. Symlink points outside the archive")
     assert_nothing_written()
 
 
 def test_internal_symlink_in_sdist_is_accepted(upload: Any, token: str) -> None:
-    dist = builders.sdist("demo", "1.0", links={"demo-1.0/docs/README": "../pyproject.toml"})
+    dist = builders.sdist("samplepkg", "1.0", links={"samplepkg-1.0/docs/README": "../pyproject.toml"})
     assert upload(dist, token).status_code == 200
 
 
 def test_unsupported_compression(upload: Any, token: str) -> None:
-    dist = builders.wheel("demo", "1.0")
-    data, fields = _rezip(dist, {"demo/x.py": b"x=1\n"}, compress=zipfile.ZIP_BZIP2)
+    dist = builders.wheel("samplepkg", "1.0")
+    data, fields = _rezip(dist, {"samplepkg/x.py": b"x=1\n"}, compress=zipfile.ZIP_BZIP2)
     response = upload(dist, token, fields=fields, data=data)
     assert_refused(
         response, 400, "Invalid distribution file. File does not use a supported compression type"
@@ -353,7 +353,7 @@ def test_unsupported_compression(upload: Any, token: str) -> None:
 
 
 def test_sdist_with_two_top_level_dirs(upload: Any, token: str) -> None:
-    dist = builders.sdist("demo", "1.0", extra_members={"other/x.py": b"x=1\n"})
+    dist = builders.sdist("samplepkg", "1.0", extra_members={"other/x.py": b"x=1\n"})
     response = upload(dist, token)
     assert_refused(
         response,
@@ -364,30 +364,30 @@ def test_sdist_with_two_top_level_dirs(upload: Any, token: str) -> None:
 
 def test_oversize_file(upload: Any, token: str, settings: Any) -> None:
     settings.BASTION_MAX_FILE_SIZE = 1000
-    dist = builders.wheel("demo", "1.0", code="x = '" + "a" * 5000 + "'\n")
+    dist = builders.wheel("samplepkg", "1.0", code="x = '" + "a" * 5000 + "'\n")
     response = upload(dist, token)
-    assert_refused(response, 400, "File too large. Limit for project 'demo' is 0 MB.")
+    assert_refused(response, 400, "File too large. Limit for project 'samplepkg' is 0 MB.")
     assert_nothing_written()
 
 
 def test_admin_raised_limit_allows_larger_file(upload: Any, token: str, settings: Any) -> None:
-    assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     settings.BASTION_MAX_FILE_SIZE = 1000
-    Project.objects.filter(normalized_name="demo").update(upload_limit=10 * 1024 * 1024)
-    dist = builders.wheel("demo", "1.1", code="x = '" + "a" * 5000 + "'\n")
+    Project.objects.filter(normalized_name="samplepkg").update(upload_limit=10 * 1024 * 1024)
+    dist = builders.wheel("samplepkg", "1.1", code="x = '" + "a" * 5000 + "'\n")
     assert upload(dist, token).status_code == 200
 
 
 def test_only_one_sdist_per_release(upload: Any, token: str) -> None:
-    assert upload(builders.sdist("demo", "1.0"), token).status_code == 200
-    dist = builders.sdist("demo", "1.0.0")
+    assert upload(builders.sdist("samplepkg", "1.0"), token).status_code == 200
+    dist = builders.sdist("samplepkg", "1.0.0")
     response = upload(dist, token)
     assert response.status_code == 400
 
 
 def test_description_must_render(upload: Any, token: str) -> None:
     bad = "Title\n=====\n\n.. raw:: html\n\n   <script>x</script>\n\n`broken <\n"
-    dist = builders.wheel("demo", "1.0", description=bad)
+    dist = builders.wheel("samplepkg", "1.0", description=bad)
     response = upload(dist, token)
     assert_refused(response, 400, "The description failed to render for 'text/x-rst'.")
 
@@ -395,19 +395,19 @@ def test_description_must_render(upload: Any, token: str) -> None:
 def test_not_owner_cannot_upload(
     upload: Any, user: Any, token: str, make_user: Any, make_token: Any
 ) -> None:
-    assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     mallory = make_user("mallory")
-    response = upload(builders.wheel("demo", "1.1"), make_token(mallory))
-    assert_refused(response, 403, "The given token isn't allowed to upload to project 'demo'.")
+    response = upload(builders.wheel("samplepkg", "1.1"), make_token(mallory))
+    assert_refused(response, 403, "The given token isn't allowed to upload to project 'samplepkg'.")
     assert File.objects.count() == 1
 
 
 def test_project_scoped_token_cannot_create_projects(
     upload: Any, user: Any, token: str, make_token: Any
 ) -> None:
-    assert upload(builders.wheel("demo", "1.0"), token).status_code == 200
-    scoped = make_token(user, projects=["demo"])
-    assert upload(builders.wheel("demo", "1.1"), scoped).status_code == 200
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+    scoped = make_token(user, projects=["samplepkg"])
+    assert upload(builders.wheel("samplepkg", "1.1"), scoped).status_code == 200
     response = upload(builders.wheel("another", "1.0"), scoped)
     assert_refused(
         response, 403, "Invalid API Token: project-scoped token cannot create new projects"
@@ -427,7 +427,7 @@ def test_expired_token(upload: Any, user: Any) -> None:
     # Move the server-side window into the past as if time had passed.
     past = int((timezone.now() - timedelta(seconds=1)).timestamp())
     Token.objects.filter(pk=token.pk).update(caveats=[[3, user.pk], [0, past, 0]])
-    response = upload(builders.wheel("demo", "1.0"), raw)
+    response = upload(builders.wheel("samplepkg", "1.0"), raw)
     assert_refused(response, 403, "Invalid API Token: token is expired")
 
 
@@ -441,8 +441,35 @@ def test_request_larger_than_any_limit_is_refused_before_reading(upload: Any, to
     settings.BASTION_MAX_FILE_SIZE = 1024
     import os
 
-    dist = builders.wheel("demo", "1.0", extra_members={"demo/blob.bin": os.urandom(17 * 1024 * 1024)})
+    dist = builders.wheel("samplepkg", "1.0", extra_members={"samplepkg/blob.bin": os.urandom(17 * 1024 * 1024)})
     response = upload(dist, token)
     assert response.status_code == 413
     assert "File too large." in response.reason_phrase
     assert_nothing_written()
+
+
+def test_typosquat_of_popular_project_refused(upload: Any, token: str) -> None:
+    response = upload(builders.wheel("reqeusts", "1.0"), token)
+    assert response.status_code == 400
+    assert "The name 'reqeusts' is too similar to an existing project" in response.reason_phrase
+    assert "requests" in response.reason_phrase
+    assert not Project.objects.exists()
+    assert_nothing_written()
+
+
+def test_stdlib_name_refused(upload: Any, token: str) -> None:
+    response = upload(builders.wheel("sqlite3", "1.0"), token)
+    assert_refused(response, 400, "The name 'sqlite3' isn't allowed (conflict with Python Standard Library module name).")
+
+
+def test_lookalike_of_a_local_project_refused(upload: Any, token: str) -> None:
+    assert upload(builders.wheel("acme-internal-tools", "1.0"), token).status_code == 200
+    response = upload(builders.wheel("acme-internal-tool", "1.0"), token)
+    assert response.status_code == 400
+    assert "too similar to an existing project" in response.reason_phrase
+    assert "acme-internal-tools" in response.reason_phrase
+
+
+def test_plugin_family_names_are_accepted(upload: Any, token: str) -> None:
+    assert upload(builders.wheel("django-acme-widgets", "1.0"), token).status_code == 200
+    assert upload(builders.wheel("types-acmelib", "1.0"), token).status_code == 200
