@@ -388,7 +388,8 @@ def cmd_yank(args: argparse.Namespace) -> int:
             packages.unyank(release, actor=None)
         else:
             packages.yank(release, reason=args.reason, actor=None)
-    print(("un-yanked " if args.undo else "yanked ") + f"{project.name} {release.version}")  # type: ignore[union-attr]
+    action = "un-yanked" if args.undo else "yanked"
+    print(f"{action} {release.project.name} {release.version}")
     return 0
 
 

@@ -15,6 +15,7 @@ from django.http import (
     HttpResponsePermanentRedirect,
     JsonResponse,
 )
+from django.http.response import HttpResponseBase
 from packaging.utils import canonicalize_name
 
 from bastion.index import fast, render
@@ -84,7 +85,7 @@ def simple_detail(request: HttpRequest, name: str) -> HttpResponse:
     return _simple(request, normalized)
 
 
-def package_file(request: HttpRequest, key: str) -> HttpResponse:
+def package_file(request: HttpRequest, key: str) -> HttpResponseBase:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     full = fast.package_path(settings.BASTION_PUBLIC_DIR, key)
@@ -92,7 +93,7 @@ def package_file(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such file")
     size = os.path.getsize(full)
     headers = fast.package_headers(full, key, size)
-    response: HttpResponse
+    response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(b"")
     else:

@@ -109,7 +109,8 @@ def authenticate(raw: str) -> Identity:
     with the context of the action, every time the identity is used."""
     macaroon = macaroons.parse(raw)
     identifier = macaroons.identifier_of(macaroon)
-    token = Token.objects.select_related("user").filter(pk=_uuid_or_none(identifier)).first()
+    token_id = _uuid_or_none(identifier)
+    token = Token.objects.select_related("user").filter(pk=token_id).first() if token_id else None
     if token is None:
         raise macaroons.TokenError("Invalid API Token: token not found or revoked")
     return Identity(IdentityKind.TOKEN, user=token.user, token=token, macaroon=macaroon)
