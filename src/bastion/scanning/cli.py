@@ -1,0 +1,120 @@
+"""``bastion scan`` (no server, no database, no Django) and ``bastion survey``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bastion.scanning.config import RULES_DIR_ENV
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "scan",
+        help="Scan wheels and sdists for malware (no server or database needed).",
+        description=(
+            "Read each archive as data (nothing is extracted or executed) and print a verdict "
+            "(clean, suspicious, malicious) with the evidence behind it. The exit status is 0 "
+            "whenever scanning worked, whatever the verdicts; 2 for usage errors or a path "
+            "that cannot be read."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="Archives to scan (.whl, .tar.gz, .zip).")
+    p.add_argument(
+        "--json", action="store_true",
+        help="Print one JSON object per archive, one per line: path, verdict, score, findings, "
+             "seconds.",
+    )
+    p.add_argument(
+        "--rules-dir", type=Path, default=None,
+        help=f"Folder of extra YARA rules (*.yar, *.yara) to use beside the bundled ones "
+             f"(default: ${RULES_DIR_ENV} when set).",
+    )
+    p.add_argument(
+        "--show-info", action="store_true",
+        help="In the readable summary, also list info-level findings and advisories.",
+    )
+    p.set_defaults(handler=cmd_scan)
+
+    s = subparsers.add_parser(
+        "survey",
+        help="List which published projects use a module and which of its functions they call.",
+        description=(
+            "Read the index's published files (needs the database) and report, per project and "
+            "release, the functions of MODULE that their code calls."
+        ),
+    )
+    s.add_argument("--imports", required=True, metavar="MODULE",
+                   help="Module to look for, e.g. OpenSSL.crypto or pickle.")
+    s.add_argument("--json", action="store_true",
+                   help="Print one JSON object per file instead of a table.")
+    s.add_argument("--state", default="published",
+                   help="Which files to read, by state (default: published).")
+    s.set_defaults(handler=cmd_survey)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from bastion.scanning.config import ScanConfig
+    from bastion.scanning.engine import scan_file
+    from bastion.scanning.yara_rules import RulesError, compiled_rules
+
+    rules_dir: Path | None = args.rules_dir
+    if rules_dir is None and os.environ.get(RULES_DIR_ENV, "").strip():
+        rules_dir = Path(os.environ[RULES_DIR_ENV].strip())
+    if rules_dir is not None:
+        try:
+            compiled_rules(rules_dir)
+        except RulesError as exc:
+            print(f"bastion scan: {exc}", file=sys.stderr)
+            return 2
+    config = ScanConfig(rules_dir=rules_dir)
+    missing = [p for p in args.paths if not os.path.isfile(p)]
+    status = 0
+    for path in args.paths:
+        if path in missing:
+            print(f"bastion scan: {path}: no such file", file=sys.stderr)
+            status = 2
+            continue
+        try:
+            result = scan_file(path, path, config=config)
+        except OSError as exc:
+            print(f"bastion scan: {path}: {exc.strerror or exc}", file=sys.stderr)
+            status = 2
+            continue
+        if args.json:
+            sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        else:
+            _print_summary(result.to_json(), args.show_info)
+        sys.stdout.flush()
+    return status
+
+
+def _print_summary(data: dict[str, Any], show_info: bool) -> None:
+    print(f"{data['path']}: {data['verdict'].upper()} (score {data['score']:g}, "
+          f"{data['seconds']:.2f}s)")
+    shown = 0
+    for f in data["findings"]:
+        if f["severity"] == "info" and not show_info:
+            continue
+        where = f["file"] or ""
+        if f.get("line"):
+            where += f":{f['line']}"
+        print(f"  [{f['severity']}] {f['rule']}: {f['message']}")
+        if where:
+            print(f"      at {where}")
+        if f.get("excerpt"):
+            print(f"      > {f['excerpt']}")
+        shown += 1
+    hidden = len(data["findings"]) - shown
+    if hidden:
+        print(f"  ({hidden} info-level finding(s) hidden; --show-info lists them)")
+
+
+def cmd_survey(args: argparse.Namespace) -> int:
+    from bastion.scanning.survey import run_survey
+
+    return run_survey(args.imports, as_json=args.json, state=args.state)

@@ -1,0 +1,319 @@
+"""Scan one archive: read it as data, gather evidence, weigh it, return a verdict."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from bastion.archives import Archive, ArchiveError, open_archive
+from bastion.scanning.config import DEFAULT_CONFIG, ScanConfig
+from bastion.scanning.legacy_crypto import legacy_crypto_findings
+from bastion.scanning.result import Finding, ScanResult, Severity, decide
+from bastion.scanning.rules import archive as archive_rules
+from bastion.scanning.rules.combine import STEAL, python_findings
+from bastion.scanning.rules.evidence import FileEvidence
+from bastion.scanning.rules.pyfacts import analyse, role_of
+from bastion.scanning.yara_rules import YaraHit, compiled_rules, match
+
+PY_SUFFIXES = (".py", ".pyw", ".pyi")
+SCRIPT_SUFFIXES = (".sh", ".bash", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".psm1")
+CODE_HINT = re.compile(
+    rb"exec|eval|compile|subprocess|system|popen|urlopen|urlretrieve|requests|socket|urllib|"
+    rb"b64decode|decompress|marshal|environ|getenv|startfile|__import__|fromhex|pickle|spawn|"
+    rb"http|getattr|chr\(|codecs|Fernet|decrypt|telebot|webhook"
+)
+PRIVATE_IP = re.compile(rb"://(127\.|0\.0\.0\.0|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)")
+
+
+def scan_file(
+    source: str | os.PathLike[str] | BinaryIO,
+    filename: str | None = None,
+    *,
+    config: ScanConfig | None = None,
+) -> ScanResult:
+    """Scan one distribution file (a path or a seekable binary file object).
+
+    Pure and thread-safe: nothing is written to disk, nothing from the archive is executed,
+    and the only shared state is the per-process cache of compiled YARA rules.
+    """
+    cfg = config or DEFAULT_CONFIG
+    started = time.perf_counter()
+    if filename is None:
+        filename = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<archive>"
+    findings: list[Finding] = []
+    try:
+        rules = compiled_rules(cfg.rules_dir)
+    except Exception as exc:  # a broken operator rule must not stop scanning
+        rules = compiled_rules(None)
+        findings.append(Finding("rules-error", Severity.LOW, f"Operator YARA rules ignored: {exc}"))
+    try:
+        archive = open_archive(source, cfg.limits)
+    except ArchiveError as exc:
+        findings.append(Finding(
+            "archive-unreadable", Severity.MEDIUM,
+            f"The file cannot be read as a wheel or sdist: {exc}", os.path.basename(filename)))
+        return _result(findings, started, filename)
+    except OSError as exc:
+        findings.append(Finding("archive-unreadable", Severity.MEDIUM,
+                                f"The file cannot be read: {exc}", os.path.basename(filename)))
+        return _result(findings, started, filename)
+    with archive:
+        findings.extend(_scan_archive(archive, filename, rules, cfg, started))
+    return _result(findings, started, filename)
+
+
+def _result(findings: list[Finding], started: float, filename: str) -> ScanResult:
+    findings = _dedupe(findings)
+    verdict, score = decide(findings)
+    order = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2, Severity.INFO: 3}
+    findings.sort(key=lambda f: (f.advisory, order[f.severity], f.file or "", f.line or 0))
+    return ScanResult(verdict, score, findings, time.perf_counter() - started, filename)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str | None, int | None]] = set()
+    out: list[Finding] = []
+    per_rule: dict[str, int] = {}
+    for f in findings:
+        key = (f.rule, f.file, f.line)
+        if key in seen:
+            continue
+        seen.add(key)
+        per_rule[f.rule] = per_rule.get(f.rule, 0) + 1
+        if per_rule[f.rule] > 25:  # keep reports readable
+            continue
+        out.append(f)
+    return out
+
+
+def _strip_top(names: list[str]) -> str:
+    tops = {n.split("/", 1)[0] for n in names if n}
+    if len(tops) == 1:
+        top = next(iter(tops))
+        if any("/" in n for n in names):
+            return top + "/"
+    return ""
+
+
+def _filetype(name: str, head: bytes) -> str:
+    low = name.lower()
+    if low.endswith(PY_SUFFIXES):
+        return "python"
+    if low.endswith(".pth"):
+        return "pth"
+    if low.endswith(SCRIPT_SUFFIXES):
+        return "script"
+    if head.startswith(b"#!") and b"python" in head[:80]:
+        return "python"
+    if head.startswith(b"#!"):
+        return "script"
+    if b"\x00" in head[:1024]:
+        return "binary"
+    return "text"
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _yara_facts(ev: FileEvidence, data: bytes, hits: list[YaraHit], out: list[Finding]) -> None:
+    for hit in hits:
+        fact = hit.meta.get("fact")
+        if hit.rule == "yara-timeout":
+            continue
+        if not fact:  # an operator's rule: a finding in its own right
+            sev_name = str(hit.meta.get("severity", "medium")).lower()
+            sev = Severity(sev_name) if sev_name in Severity.__members__.values() else Severity.MEDIUM
+            line = _line_of(data, hit.offset) if ev.filetype != "binary" else None
+            out.append(Finding(
+                f"yara:{hit.rule}", sev,
+                str(hit.meta.get("description") or f"Matches YARA rule {hit.rule}."),
+                ev.path, line, ev.excerpt(line) if line else None))
+            continue
+        instances = hit.instances
+        if fact == "url-ip":
+            instances = tuple(i for i in instances if not PRIVATE_IP.search(i[1]))
+            if not instances:
+                continue
+        offset = instances[0][0] if instances else 0
+        detail = instances[0][1].decode("utf-8", "replace") if instances else ""
+        ev.add(str(fact), _line_of(data, offset), detail)
+
+
+def _python_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig) -> None:
+    if len(data) > cfg.max_python_bytes:
+        return
+    if ev.role in ("module", "test") and not CODE_HINT.search(data):
+        return
+    py = analyse(data, ev.path)
+    ev.py = py
+    for fact in py.facts:
+        ev.add(fact.kind, fact.line, fact.detail)
+    if py.install_overrides:
+        name, line = py.install_overrides[0]
+        ev.add("install-override", line, name)
+    if py.identifiers >= 20 and py.obfuscated_identifiers / py.identifiers > 0.3:
+        ev.add("obf-names", 1, f"{py.obfuscated_identifiers} of {py.identifiers} names")
+    for line, length, entropy in py.long_strings:
+        if length >= 2000 and (entropy >= 5.0 or 3.5 <= entropy <= 4.1):
+            ev.add("blob", line, f"{length} characters, entropy {entropy:.1f}")
+            break
+
+
+def _scan_archive(
+    archive: Archive, filename: str, rules: object, cfg: ScanConfig, started: float
+) -> list[Finding]:
+    findings = archive_rules.problem_findings(archive.problems)
+    n_problems = len(archive.problems)
+    is_wheel = filename.lower().endswith(".whl") or any(
+        m.name.endswith(".dist-info/WHEEL") for m in archive.members
+    )
+    prefix = _strip_top(archive.names)
+    deadline = started + cfg.max_seconds
+    evidence: list[FileEvidence] = []
+    binaries: list[str] = []
+    metadata_text: list[str] = []
+    for member, data in archive.iter_files(cfg.max_file_bytes):
+        if time.perf_counter() > deadline:
+            findings.append(Finding("scan-time-limit", Severity.MEDIUM,
+                                    "The scan stopped before the end of the archive: it took "
+                                    "longer than allowed.", member.name))
+            break
+        rel = member.name[len(prefix):] if prefix and member.name.startswith(prefix) else member.name
+        head = data[:1024]
+        member_out, bkind = archive_rules.member_findings(member, head, is_wheel)
+        findings.extend(member_out)
+        if bkind:
+            binaries.append(member.name)
+        ftype = "binary" if bkind else _filetype(member.name, head)
+        base = rel.rsplit("/", 1)[-1]
+        if base in ("PKG-INFO", "METADATA", "requires.txt") and len(data) < 200_000:
+            metadata_text.append(data.decode("utf-8", "replace"))
+        role = role_of(rel, is_wheel) if ftype in ("python", "pth") else (
+            "test" if role_of(rel) == "test" else "data")
+        ev = FileEvidence(member.name, rel, role, ftype)
+        if ftype in ("python", "pth", "script"):
+            ev.text = data[: cfg.max_python_bytes].decode("utf-8", "replace")
+        hits = match(rules, data) if ftype != "binary" else []
+        _yara_facts(ev, data, hits, findings)
+        if ftype == "python":
+            _python_evidence(ev, data, cfg)
+        elif ftype == "pth":
+            _pth_evidence(ev, data, cfg)
+        if ev.py is not None:
+            for line, payload in ev.py.payloads:
+                for hit in match(rules, payload):
+                    fact = hit.meta.get("fact")
+                    if fact and not (fact == "url-ip" and all(
+                        PRIVATE_IP.search(i[1]) for i in hit.instances
+                    )):
+                        ev.add(str(fact), line, "in decoded data: " + hit.rule)
+        evidence.append(ev)
+    # In a package with very little code, every module is close to the surface: entry points
+    # and the package's own imports reach it directly, and there is no large legitimate code
+    # base to explain a behaviour. Such modules are weighed like import-time code.
+    library = [e for e in evidence if e.filetype == "python" and e.role in ("module", "init")]
+    if 0 < len(library) <= 6:
+        for e in library:
+            e.role = "init"
+    if len(archive.problems) > n_problems:  # time-limit or unreadable members found while reading
+        findings.extend(archive_rules.problem_findings(archive.problems[n_problems:]))
+
+    for ev in evidence:
+        if ev.filetype in ("python", "pth"):
+            findings.extend(python_findings(ev))
+            if ev.py is not None:
+                findings.extend(legacy_crypto_findings(ev.py, ev.path, metadata_text))
+        elif ev.filetype == "script" and ev.has("shell-download", "revshell", "persistence"):
+            w = ev.where("shell-download", "revshell", "persistence")
+            findings.append(Finding(
+                "script-dropper", Severity.MEDIUM if ev.role != "test" else Severity.LOW,
+                "A shell or batch script downloads and runs something, opens a shell or "
+                "installs itself to start with the system.",
+                ev.path, w.line if w else None, ev.excerpt(w.line) if w else None))
+        elif ev.has("webhook") and ev.role != "test":
+            w = ev.where("webhook")
+            findings.append(Finding(
+                "hardcoded-webhook", Severity.MEDIUM,
+                "Contains a Discord webhook or Telegram bot token.", ev.path,
+                w.line if w else None, w.detail[:120] if w else None))
+    findings.extend(_archive_level(evidence, binaries, is_wheel))
+    return findings
+
+
+def _pth_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig) -> None:
+    text = data[: cfg.max_python_bytes].decode("utf-8", "replace")
+    code = "\n".join(
+        line for line in text.splitlines() if line.startswith(("import ", "import\t"))
+    )
+    if not code:
+        return
+    ev.add("pth-import", 1, code.splitlines()[0][:160])
+    py = analyse(code.encode(), ev.path)
+    ev.py = py
+    for fact in py.facts:
+        ev.add(fact.kind, fact.line, fact.detail)
+    if re.search(r"exec|eval|b64decode|compile|urlopen|subprocess|system\(", code):
+        ev.add("exec", 1, "executable .pth line")
+
+
+def _archive_level(
+    evidence: list[FileEvidence], binaries: list[str], is_wheel: bool
+) -> list[Finding]:
+    """Combinations split across files (a small package's payload often is)."""
+    out: list[Finding] = []
+    code = [e for e in evidence if e.filetype in ("python", "pth") and e.role != "test"]
+    active = [e for e in code if e.role in ("setup", "init", "pth")]
+
+    def first(kinds: tuple[str, ...], among: list[FileEvidence]) -> FileEvidence | None:
+        return next((e for e in among if e.has(*kinds)), None)
+
+    steal_ev = first(STEAL, code)
+    dest_ev = first(("webhook", "url-oob", "url-paste", "url-tunnel"), code)
+    if steal_ev and dest_ev and steal_ev is not dest_ev:
+        w = steal_ev.where(*STEAL)
+        out.append(Finding(
+            "credential-theft", Severity.HIGH,
+            "One file reads browser, wallet or chat-app secrets and another holds a throw-away "
+            f"destination ({dest_ev.path}).", steal_ev.path, w.line if w else None,
+            steal_ev.excerpt(w.line) if w else None))
+    if binaries and not is_wheel:
+        runner = first(("proc",), active)
+        if runner is not None:
+            names = {b.rsplit("/", 1)[-1] for b in binaries}
+            text = runner.text or ""
+            if any(n and n in text for n in names):
+                w = runner.where("proc")
+                out.append(Finding(
+                    "runs-bundled-binary", Severity.HIGH,
+                    "Install- or import-time code starts a prebuilt executable shipped in the "
+                    "archive.", runner.path, w.line if w else None,
+                    runner.excerpt(w.line) if w else None))
+    for e in active:
+        if e.role == "pth" and e.has("pth-import") and not e.has("exec", "net", "proc"):
+            w = e.where("pth-import")
+            out.append(Finding(
+                "pth-import", Severity.LOW,
+                "A .pth file runs an import line every time Python starts.", e.path, 1,
+                w.detail if w else None))
+        elif e.role == "pth" and e.has("pth-import"):
+            w = e.where("pth-import")
+            out.append(Finding(
+                "pth-code-execution", Severity.HIGH,
+                "A .pth file runs code (exec, decoding, network or processes) every time "
+                "Python starts.", e.path, 1, w.detail if w else None))
+    return out
+
+
+def scan_bytes(data: bytes, filename: str, *, config: ScanConfig | None = None) -> ScanResult:
+    """Convenience for tests and callers holding the file in memory."""
+    return scan_file(io.BytesIO(data), filename, config=config)
+
+
+def read_path(path: Path) -> ScanResult:
+    return scan_file(path, str(path))
+

@@ -1,0 +1,103 @@
+"""Findings and scan results: plain data, JSON-ready."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Verdict(enum.StrEnum):
+    CLEAN = "clean"
+    SUSPICIOUS = "suspicious"
+    MALICIOUS = "malicious"
+
+
+#: Points each severity adds to an archive's score (capped at 100).
+SEVERITY_POINTS: dict[Severity, float] = {
+    Severity.INFO: 0.0,
+    Severity.LOW: 5.0,
+    Severity.MEDIUM: 20.0,
+    Severity.HIGH: 60.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One piece of evidence.
+
+    ``rule`` is a stable identifier; ``message`` is a sentence a moderator can read;
+    ``excerpt`` is a short, single-line quote of the offending code (never a whole file).
+    ``advisory`` findings (legacy crypto) are shown but never change the verdict.
+    """
+
+    rule: str
+    severity: Severity
+    message: str
+    file: str | None = None
+    line: int | None = None
+    excerpt: str | None = None
+    advisory: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "excerpt": self.excerpt,
+        }
+        if self.advisory:
+            out["advisory"] = True
+        return out
+
+
+@dataclass(slots=True)
+class ScanResult:
+    verdict: Verdict
+    score: float
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+    path: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "verdict": str(self.verdict),
+            "score": round(self.score, 1),
+            "findings": [f.to_json() for f in self.findings],
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def decide(findings: list[Finding]) -> tuple[Verdict, float]:
+    """Turn evidence into a verdict and a 0-100 score.
+
+    Rules already weigh context (where the code runs, what it is combined with) before they
+    choose a severity, so the decision here is simple: any *high* finding makes the archive
+    malicious; otherwise enough lesser evidence (one medium, or several lows) makes it
+    suspicious. Advisory findings never count. Each rule id counts once per archive at its
+    highest severity, so a repeated pattern in many files cannot add up to a verdict alone.
+    """
+    best: dict[str, Severity] = {}
+    order = list(Severity)
+    for f in findings:
+        if f.advisory:
+            continue
+        cur = best.get(f.rule)
+        if cur is None or order.index(f.severity) > order.index(cur):
+            best[f.rule] = f.severity
+    score = min(100.0, sum(SEVERITY_POINTS[s] for s in best.values()))
+    if Severity.HIGH in best.values():
+        return Verdict.MALICIOUS, max(score, 60.0)
+    if score >= 20.0:
+        return Verdict.SUSPICIOUS, score
+    return Verdict.CLEAN, score
