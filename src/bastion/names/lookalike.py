@@ -478,14 +478,14 @@ class LookalikeIndex:
         for s in _DECORATION_SUFFIXES:
             if cand.endswith(s):
                 base = cand[: -len(s)].strip("-")
-                if len(base) >= 2 and base in rank:
+                if len(base) >= 3 and base in rank:
                     if s in _POPULAR_ONLY_SUFFIXES and rank[base] > self.thresholds.edit2_max_rank:
                         continue
                     offer(base, "affix", f"'{s}' suffix on '{base}'")
         for p in _DECORATION_PREFIXES:
             if cand.startswith(p):
                 base = cand[len(p) :].strip("-")
-                if len(base) >= 2 and base in rank:
+                if len(base) >= 3 and base in rank:
                     offer(base, "affix", f"'{p}' prefix on '{base}'")
         return best[1] if best else None
 
