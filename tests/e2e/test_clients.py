@@ -236,8 +236,6 @@ def test_pip_download_gets_the_published_bytes(
             "download",
             "--no-deps",
             "--no-cache-dir",
-            "--no-binary",
-            ":all:",
             "--index-url",
             live_index.url + "/simple/",
             "-d",

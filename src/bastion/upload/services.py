@@ -287,7 +287,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
 
     # The file's name and type.
     filename = req.content_filename
-    if not req.content_type or req.content_type.startswith("image/"):
+    if req.content_type.startswith("image/"):
         raise UploadError("Invalid distribution file.")
     try:
         distribution.check_filename_shape(filename, filetype)
