@@ -197,4 +197,5 @@ def test_test_folder_is_downgraded() -> None:
     files: dict[str, str | bytes] = {"setup.py": PLAIN_SETUP, "tests/test_x.py": code}
     for i in range(8):
         files[f"demo/mod{i}.py"] = "X = 1\n"
-    assert rules(scan(files))["exec-obfuscated-code"] == "medium"
+    # tests are not run on install or import: without byte-level red flags they are not parsed
+    assert scan(files).verdict == "clean"

@@ -20,12 +20,10 @@ from bastion.scanning.rules.pyfacts import analyse, role_of
 from bastion.scanning.yara_rules import YaraHit, compiled_rules, match
 
 PY_SUFFIXES = (".py", ".pyw", ".pyi")
+SMALL_PACKAGE_FILES = 6
 SCRIPT_SUFFIXES = (".sh", ".bash", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".psm1")
-CODE_HINT = re.compile(
-    rb"exec|eval|compile|subprocess|system|popen|urlopen|urlretrieve|requests|socket|urllib|"
-    rb"b64decode|decompress|marshal|environ|getenv|startfile|__import__|fromhex|pickle|spawn|"
-    rb"http|getattr|chr\(|codecs|Fernet|decrypt|telebot|webhook"
-)
+LIBRARY_FACTS = ("browser", "discord-token", "wallet", "clipper", "revshell", "persistence",
+                 "webhook", "embedded-exe", "shell-download", "creds", "anti-analysis")
 PRIVATE_IP = re.compile(rb"://(127\.|0\.0\.0\.0|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)")
 
 
@@ -61,6 +59,11 @@ def scan_file(
         findings.append(Finding("archive-unreadable", Severity.MEDIUM,
                                 f"The file cannot be read: {exc}", os.path.basename(filename)))
         return _result(findings, started, filename)
+    # Archive.member() is a linear search; index the members once for this scan.
+    by_name = {}
+    for m in reversed(archive.members):
+        by_name[m.name] = m
+    archive.member = by_name.get  # type: ignore[method-assign]
     with archive:
         findings.extend(_scan_archive(archive, filename, rules, cfg, started))
     return _result(findings, started, filename)
@@ -144,13 +147,27 @@ def _yara_facts(ev: FileEvidence, data: bytes, hits: list[YaraHit], out: list[Fi
         ev.add(str(fact), _line_of(data, offset), detail)
 
 
-def _python_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig) -> None:
-    if len(data) > cfg.max_python_bytes:
-        return
-    if ev.role in ("module", "test") and not CODE_HINT.search(data):
+def _worth_parsing(ev: FileEvidence, small: bool) -> bool:
+    """Library modules of larger packages are parsed only when their bytes could feed a rule
+    that applies to library code (hints come from the YARA pass over the same bytes)."""
+    if small or ev.role not in ("module", "test"):
+        return True
+    if ev.has(*LIBRARY_FACTS):
+        return True
+    if ev.role == "test":  # tests, docs and examples do not run on install or import
+        return False
+    if ev.has("hint-exec", "hint-crypto"):
+        return True
+    return ev.has("hint-net") and ev.has("hint-proc")
+
+
+def _python_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig, small: bool) -> None:
+    if len(data) > cfg.max_python_bytes or not _worth_parsing(ev, small):
         return
     py = analyse(data, ev.path)
     ev.py = py
+    if py.syntax_error is not None:
+        _token_facts(ev, data)
     for fact in py.facts:
         ev.add(fact.kind, fact.line, fact.detail)
     if py.install_overrides:
@@ -174,6 +191,12 @@ def _scan_archive(
     )
     prefix = _strip_top(archive.names)
     deadline = started + cfg.max_seconds
+    library_files = sum(
+        1 for m in archive.members
+        if m.name.endswith(PY_SUFFIXES) and role_of(
+            m.name[len(prefix):] if prefix else m.name, is_wheel) in ("module", "init")
+    )
+    small = 0 < library_files <= SMALL_PACKAGE_FILES
     evidence: list[FileEvidence] = []
     binaries: list[str] = []
     metadata_text: list[str] = []
@@ -201,7 +224,7 @@ def _scan_archive(
         hits = match(rules, data) if ftype != "binary" else []
         _yara_facts(ev, data, hits, findings)
         if ftype == "python":
-            _python_evidence(ev, data, cfg)
+            _python_evidence(ev, data, cfg, small)
         elif ftype == "pth":
             _pth_evidence(ev, data, cfg)
         if ev.py is not None:
@@ -216,10 +239,17 @@ def _scan_archive(
     # In a package with very little code, every module is close to the surface: entry points
     # and the package's own imports reach it directly, and there is no large legitimate code
     # base to explain a behaviour. Such modules are weighed like import-time code.
-    library = [e for e in evidence if e.filetype == "python" and e.role in ("module", "init")]
-    if 0 < len(library) <= 6:
-        for e in library:
-            e.role = "init"
+    setup = next((e for e in evidence if e.role == "setup"), None)
+    if small and setup is not None and setup.text and setup.has("proc", "exec", "exec-file"):
+        for e in evidence:
+            base = e.relpath.rsplit("/", 1)[-1]
+            if (e.filetype == "python" and e.role != "setup" and base != "__init__.py"
+                    and base in setup.text):
+                e.role = "setup"
+    if small:
+        for e in evidence:
+            if e.filetype == "python" and e.role == "module":
+                e.role = "init"
     if len(archive.problems) > n_problems:  # time-limit or unreadable members found while reading
         findings.extend(archive_rules.problem_findings(archive.problems[n_problems:]))
 
@@ -241,8 +271,25 @@ def _scan_archive(
                 "hardcoded-webhook", Severity.MEDIUM,
                 "Contains a Discord webhook or Telegram bot token.", ev.path,
                 w.line if w else None, w.detail[:120] if w else None))
-    findings.extend(_archive_level(evidence, binaries, is_wheel))
+    findings.extend(_archive_level(evidence, binaries, is_wheel, small))
     return findings
+
+
+TOKEN_FACTS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
+    ("net", re.compile(rb"urlopen\(|urlretrieve\(|requests\.(get|post)\(|socket\.socket\(")),
+    ("proc", re.compile(rb"os\.system\(|subprocess\.\w+\(|os\.popen\(|os\.startfile\(")),
+    ("exec", re.compile(rb"\bexec\s*\(|\beval\s*\(")),
+    ("decode", re.compile(rb"b64decode\(|decompress\(|marshal\.loads\(")),
+    ("recon", re.compile(rb"gethostname\(|getuser\(|getlogin\(")),
+)
+
+
+def _token_facts(ev: FileEvidence, data: bytes) -> None:
+    """Facts for code that does not parse (Python 2, deliberate breakage): token search."""
+    for kind, pattern in TOKEN_FACTS:
+        m = pattern.search(data)
+        if m:
+            ev.add(kind, _line_of(data, m.start()), "(file does not parse) " + m.group().decode())
 
 
 def _pth_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig) -> None:
@@ -262,7 +309,7 @@ def _pth_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig) -> None:
 
 
 def _archive_level(
-    evidence: list[FileEvidence], binaries: list[str], is_wheel: bool
+    evidence: list[FileEvidence], binaries: list[str], is_wheel: bool, small: bool
 ) -> list[Finding]:
     """Combinations split across files (a small package's payload often is)."""
     out: list[Finding] = []
@@ -274,7 +321,7 @@ def _archive_level(
 
     steal_ev = first(STEAL, code)
     dest_ev = first(("webhook", "url-oob", "url-paste", "url-tunnel"), code)
-    if steal_ev and dest_ev and steal_ev is not dest_ev:
+    if small and steal_ev and dest_ev and steal_ev is not dest_ev:
         w = steal_ev.where(*STEAL)
         out.append(Finding(
             "credential-theft", Severity.HIGH,

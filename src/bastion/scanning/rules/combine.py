@@ -126,7 +126,10 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
             add("shell-dropper", H,
                 f"Runs a shell or PowerShell command that downloads, unpacks or opens a shell "
                 f"{when}.", "proc-shell", "shell-download", "revshell")
-        if f.has("proc") and f.has("embedded-exe", "script-payload", "proc-hidden"):
+        if f.has("proc") and (
+            f.has("embedded-exe", "script-payload", "proc-hidden")
+            or (role == "setup" and f.has("decode", "recon"))
+        ):
             add("hidden-process", H,
                 f"Starts a hidden or decoded program {when}.",
                 "proc-hidden", "script-payload", "decode", "proc")
@@ -150,7 +153,7 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
             add("credential-access", M, f"Reads credential files {when}.", "creds")
     else:
         # library modules (and, downgraded, tests/docs)
-        if steal and (net or dest):
+        if steal and (dest or (net and f.has("discord-token", "wallet", "clipper"))):
             add("credential-theft", H,
                 "Reads browser, wallet or chat-app secrets and has a way to send them.",
                 *STEAL, *DESTINATIONS, "net")
@@ -161,7 +164,7 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
         if f.has("creds") and net and f.has("env-dump", "recon") and dest:
             add("exfiltration", H, "Collects credentials and sends them away.", "creds", "net")
         if net and f.has("proc", "chmod") and f.has("write"):
-            if dest or f.has("proc-hidden", "shell-download", "persistence", "script-payload"):
+            if dest or f.has("shell-download", "persistence"):
                 add("dropper", H,
                     "Downloads a program to disk and starts it, hidden or from a throw-away "
                     "address.", "net", *DESTINATIONS, "proc-hidden")

@@ -163,6 +163,7 @@ class _Analyser(ast.NodeVisitor):
         self.out = out
         self.depth = depth
         self.consts: dict[str, str | bytes] = {}
+        self.strings: dict[str, str] = {}  # constant text found in what a name was built from
         self.alias: dict[str, str] = {}
         self.tainted: set[str] = set()  # names assigned from decoded or downloaded data
         self.remote: set[str] = set()  # names assigned from network responses
@@ -423,11 +424,33 @@ class _Analyser(ast.NodeVisitor):
                 self.out.install_overrides.append((node.name, node.lineno))
         self.generic_visit(node)
 
+    def text_parts(self, node: ast.AST) -> str:
+        """All constant text an expression is built from (names resolved one level)."""
+        parts: list[str] = []
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, (str, bytes)):
+                v = sub.value
+                parts.append(v if isinstance(v, str) else v.decode("utf-8", "replace"))
+            elif isinstance(sub, ast.Name) and sub.id in self.strings:
+                parts.append(self.strings[sub.id])
+            if sum(len(p) for p in parts) > 20_000:
+                break
+        return " ".join(parts)
+
     def visit_Assign(self, node: ast.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(
+            node.value, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Tuple, ast.List)
+        ):
+            text = self.text_parts(node.value)
+            if text:
+                self.strings[node.targets[0].id] = text[:20_000]
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             value = self.static_value(node.value)
             if value is not None and len(value) <= MAX_DECODED:
                 self.consts[node.targets[0].id] = value
+        if not self._may_carry_data(node.value):
+            self.generic_visit(node)
+            return
         if self.is_decoding(node.value):
             for t in node.targets:
                 for n in ast.walk(t):
@@ -444,6 +467,20 @@ class _Analyser(ast.NodeVisitor):
                     if isinstance(n, ast.Name):
                         self.remote.add(n.id)
         self.generic_visit(node)
+
+    def _may_carry_data(self, value: ast.AST) -> bool:
+        """Cheap pre-check before the taint helpers walk ``value`` several times."""
+        known = self.tainted | self.remote | self.local
+        for sub in ast.walk(value):
+            if isinstance(sub, ast.Call):
+                return True
+            if isinstance(sub, ast.Name) and sub.id in known:
+                return True
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, (str, bytes)) and len(
+                sub.value
+            ) > 300:
+                return True
+        return False
 
     def visit_Name(self, node: ast.Name) -> None:
         self.out.identifiers += 1
@@ -486,17 +523,19 @@ class _Analyser(ast.NodeVisitor):
                     kw.arg == "start_new_session"
                 ):
                     self.add("proc-hidden", node, q)
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                    low = sub.value.lower()
+            for sub in [node]:
+                text = self.text_parts(node)
+                if text:
+                    low = text.lower()
+                    if "socket" in low and ("dup2" in low or "subprocess" in low or "pty" in low):
+                        self.add("revshell", node, text[:120])
                     if any(k in low for k in ("curl ", "wget ", "powershell", "iwr ", "invoke-",
                                               "certutil", "bitsadmin", "mshta", "/dev/tcp",
                                               "| sh", "|sh", "| bash", "|bash", "chmod +x",
                                               "base64 -d", "nohup ", "start /b", "-windowstyle",
                                               "python -c", "python3 -c", "rundll32", "regsvr32",
                                               "schtasks", "crontab")):
-                        self.add("proc-shell", node, sub.value[:120])
-                        break
+                        self.add("proc-shell", node, text[:120])
         if q in CHMOD_CALLS:
             self.add("chmod", node, q)
         if q in RECON_CALLS:

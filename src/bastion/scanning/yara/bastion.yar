@@ -303,3 +303,66 @@ rule powershell_or_batch_payload
     condition:
         any of them
 }
+
+/* Cheap hints that tell the engine which library modules are worth parsing. */
+rule hint_exec
+{
+    meta:
+        fact = "hint-exec"
+        description = "dynamic execution appears in the text"
+    strings:
+        $a = /\bexec\s{0,3}\(/
+        $b = /\beval\s{0,3}\(/
+        $c = /__import__\s{0,3}\(/
+        $d = "execfile("
+    condition:
+        any of them
+}
+
+rule hint_net
+{
+    meta:
+        fact = "hint-net"
+        description = "network modules appear in the text"
+    strings:
+        $a = "urlopen"
+        $b = "urlretrieve"
+        $c = "requests"
+        $d = "socket"
+        $e = "urllib"
+        $f = "httpx"
+        $g = "aiohttp"
+        $h = "http.client"
+    condition:
+        any of them
+}
+
+rule hint_proc
+{
+    meta:
+        fact = "hint-proc"
+        description = "process creation appears in the text"
+    strings:
+        $a = "subprocess"
+        $b = "os.system"
+        $c = "popen" nocase
+        $d = "startfile"
+        $e = /spawn[lv]/
+        $f = /os\.exec[lv]/
+    condition:
+        any of them
+}
+
+rule hint_crypto
+{
+    meta:
+        fact = "hint-crypto"
+        description = "legacy crypto libraries appear in the text"
+    strings:
+        $a = "OpenSSL"
+        $b = "M2Crypto"
+        $c = "from Crypto"
+        $d = "import Crypto"
+    condition:
+        any of them
+}
