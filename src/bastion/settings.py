@@ -151,6 +151,9 @@ BASTION_STORAGE_DIR = Path(
 )
 BASTION_PUBLIC_DIR = DATA_DIR / "public"
 BASTION_BASE_URL = (config.env("BASTION_BASE_URL", "") or "").rstrip("/")
+# Refuse the exact name of a popular PyPI project that this index does not have (it would shadow
+# the real one); turn off for an index that mirrors public projects by upload.
+BASTION_RESERVE_PROTECTED_NAMES = config.env_bool("BASTION_RESERVE_PROTECTED_NAMES", True)
 BASTION_SUSPICIOUS_ACTION = config.env("BASTION_SUSPICIOUS_ACTION", "publish") or "publish"
 
 TASKS = {

@@ -473,3 +473,22 @@ def test_lookalike_of_a_local_project_refused(upload: Any, token: str) -> None:
 def test_plugin_family_names_are_accepted(upload: Any, token: str) -> None:
     assert upload(builders.wheel("django-acme-widgets", "1.0"), token).status_code == 200
     assert upload(builders.wheel("types-acmelib", "1.0"), token).status_code == 200
+
+
+def test_exact_popular_name_is_reserved_unless_the_operator_allows_it(upload: Any, token: str, settings: Any) -> None:
+    response = upload(builders.wheel("requests", "99.0"), token)
+    assert response.status_code == 400
+    assert "reserved for the protected project 'requests'" in response.reason_phrase
+    settings.BASTION_RESERVE_PROTECTED_NAMES = False
+    assert upload(builders.wheel("requests", "99.0"), token).status_code == 200
+
+
+def test_namespace_belongs_to_its_owner(upload: Any, user: Any, token: str, make_user: Any, make_token: Any) -> None:
+    from bastion.names.models import Namespace
+
+    Namespace.objects.create(prefix="acme", owner=user)
+    assert upload(builders.wheel("acme-billing", "1.0"), token).status_code == 200
+    mallory = make_user("mallory")
+    response = upload(builders.wheel("acme-payments", "1.0"), make_token(mallory))
+    assert response.status_code == 400
+    assert "the namespace 'acme' belongs to another owner" in response.reason_phrase

@@ -13,6 +13,7 @@ import functools
 import threading
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db.models import Count, Max
 from django.db.models.signals import post_delete, post_save
 
@@ -143,7 +144,7 @@ def check_new_project_name(
     if verdict.code in ("invalid", "prohibited"):
         return verdict
     canonical = verdict.canonical
-    if verdict.code == "protected":
+    if verdict.code == "protected" and getattr(settings, "BASTION_RESERVE_PROTECTED_NAMES", True):
         # The exact name of a protected project that does not exist here (the caller only asks
         # for new projects): taking it would shadow the real one for anyone who also installs
         # from PyPI. Standard-library names keep their own wording.

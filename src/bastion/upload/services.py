@@ -25,7 +25,7 @@ from readme_renderer import txt as txt_renderer
 
 from bastion.accounts.models import User
 from bastion.archives import Limits
-from bastion.names.policy import LOOKALIKE, NamePolicy, default_policy
+from bastion.names.services import check_new_project_name
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project, Release
 from bastion.storage import file_key, get_storage
@@ -230,31 +230,14 @@ def _size_limit(project: Project | None) -> int:
 
 
 def check_project_name(name: str, user: User) -> None:
-    """The name policy for a new project: the shipped protected names (popular PyPI projects),
-    prohibited and standard-library names, and look-alikes of this index's own projects."""
-    verdict = default_policy().check(name)
+    """The name policy for a new project (the ``names`` domain decides): prohibited and
+    standard-library names, namespaces, look-alikes of popular PyPI projects and of this
+    index's own projects, moderator overrides."""
+    local = list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
+    verdict = check_new_project_name(name, user_id=user.pk, extra_protected=local)
     if verdict.blocked:
-        raise UploadError(_with_help(verdict.reason or f"The name '{name}' isn't allowed."))
-    local = _local_policy().check(name)
-    if local.blocked and local.code == LOOKALIKE:
-        raise UploadError(_with_help(local.reason or f"The name '{name}' is too similar to an existing project."))
-
-
-def _with_help(reason: str) -> str:
-    return f"{reason} See {HELP}#project-name for more information."
-
-
-_local: tuple[tuple[int, int], NamePolicy] | None = None
-
-
-def _local_policy() -> NamePolicy:
-    """Look-alikes of the index's own project names, rebuilt when a project is added."""
-    global _local
-    stamp = (Project.objects.count(), Project.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
-    if _local is None or _local[0] != stamp:
-        names = list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
-        _local = (stamp, NamePolicy(names, stdlib=False))
-    return _local[1]
+        reason = verdict.reason or f"The name '{name}' isn't allowed."
+        raise UploadError(f"{reason} See {HELP}#project-name for more information.")
 
 
 def handle_upload(req: UploadRequest) -> UploadResult:
