@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from tests.conftest import PASSWORD
-from tests.web.conftest import add_release
 
 from bastion.packages import services as packages
 from bastion.packages.models import Release
 from bastion.tokens.models import Token
+from tests.conftest import PASSWORD
+from tests.web.conftest import add_release
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from tests.conftest import PASSWORD
-from tests.web.conftest import World
 
 from bastion.events.models import Event
 from bastion.packages.models import Release
 from bastion.tokens.models import Token
 from bastion.tokens.services import create_token
+from tests.conftest import PASSWORD
+from tests.web.conftest import World
 
 pytestmark = pytest.mark.django_db
 
