@@ -95,3 +95,19 @@ def test_yank_command(capsys: Any, upload: Any, token: str) -> None:
     assert not release.yanked
     code, _, _ = run(capsys, "yank", "samplepkg", "9.9")
     assert code == 2
+
+
+def test_hold_release_and_list_files(capsys: Any, upload: Any, token: str, client: Any) -> None:
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+    file = File.objects.get()
+    url = f"/packages/{file.storage_key}"
+    assert run(capsys, "hold", file.filename, "--reason", "review")[0] == 0
+    assert client.get(url).status_code == 404
+    code, out, _ = run(capsys, "files", "--json")
+    assert code == 0 and json.loads(out)[0]["state"] == "held"
+    assert run(capsys, "release", file.filename)[0] == 0
+    assert client.get(url).status_code == 200
+    assert run(capsys, "release", file.filename)[0] == 2
+    from bastion.events.models import Event
+
+    assert Event.objects.filter(tag="project:file:hold").exists()

@@ -98,6 +98,22 @@ def register(subparsers: Any) -> None:
     p.add_argument("--undo", action="store_true", help="Un-yank instead.")
     p.set_defaults(handler=cmd_yank)
 
+    for name, text in (
+        ("release", "Publish a held or pending file (after review)."),
+        ("hold", "Take a file out of the index."),
+    ):
+        p = subparsers.add_parser(name, help=text)
+        p.add_argument("filename", help="The file's name, e.g. demo-1.0-py3-none-any.whl.")
+        p.add_argument("--reason", default="", help="Why (recorded in the audit log).")
+        p.set_defaults(handler=cmd_release if name == "release" else cmd_hold)
+
+    p = subparsers.add_parser("files", help="List files by state (default: held and pending).")
+    p.add_argument(
+        "--state", action="append", help="pending, published, held or removed (repeatable)."
+    )
+    p.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    p.set_defaults(handler=cmd_files)
+
     p = subparsers.add_parser("render", help="Re-render every simple page.")
     p.set_defaults(handler=cmd_render)
 
@@ -398,4 +414,80 @@ def cmd_render(args: argparse.Namespace) -> int:
     from bastion.index import render
 
     print(f"rendered {render.render_all()} projects")
+    return 0
+
+
+def _file(filename: str) -> Any:
+    from bastion.packages.models import File
+
+    file = File.objects.select_related("release__project").filter(filename=filename).first()
+    if file is None:
+        print(f"error: no file named {filename!r}", file=sys.stderr)
+    return file
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    _django()
+    from django.db import transaction
+
+    from bastion.packages import services as packages
+    from bastion.packages.models import File
+
+    file = _file(args.filename)
+    if file is None:
+        return 2
+    if file.state not in (File.HELD, File.PENDING):
+        print(f"error: {file.filename} is {file.state}", file=sys.stderr)
+        return 2
+    with transaction.atomic():
+        packages.publish_file(file, released_by_operator=True, reason=args.reason)
+    print(f"released {file.filename}")
+    return 0
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    _django()
+    from django.db import transaction
+
+    from bastion.packages import services as packages
+    from bastion.packages.models import File
+
+    file = _file(args.filename)
+    if file is None:
+        return 2
+    if file.state not in (File.PUBLISHED, File.PENDING):
+        print(f"error: {file.filename} is {file.state}", file=sys.stderr)
+        return 2
+    with transaction.atomic():
+        packages.hold_file(file, reason=args.reason or "held by an operator")
+    print(f"held {file.filename}")
+    return 0
+
+
+def cmd_files(args: argparse.Namespace) -> int:
+    _django()
+    from bastion.packages.models import File
+
+    states = args.state or [File.HELD, File.PENDING]
+    rows = [
+        {
+            "filename": f.filename,
+            "project": f.release.project.name,
+            "state": f.state,
+            "verdict": f.scan_verdict or None,
+            "score": f.scan_score,
+            "uploaded": f.upload_time.isoformat(),
+            "findings": len(f.scan_findings or []),
+        }
+        for f in File.objects.filter(state__in=states)
+        .select_related("release__project")
+        .order_by("upload_time")
+    ]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for r in rows:
+            print(
+                f"{r['state']:9} {r['verdict'] or '-':11} {r['filename']}  (uploaded {r['uploaded']})"
+            )
     return 0
