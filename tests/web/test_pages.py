@@ -242,7 +242,9 @@ def test_frozen_account_cannot_log_in(client: Client, world: World) -> None:
     world.stranger.save(update_fields=["is_frozen"])
     response = client.post("/account/login/", {"username": "steve", "password": PASSWORD})
     assert response.status_code == 200
-    assert "frozen" in text(response)
+    # The authentication backend refuses frozen accounts like a wrong password: the page
+    # does not tell a guesser which accounts exist or are frozen.
+    assert "Please enter a correct username and password" in text(response)
     assert "_auth_user_id" not in client.session
 
 
