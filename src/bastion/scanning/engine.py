@@ -63,7 +63,7 @@ def scan_file(
     by_name = {}
     for m in reversed(archive.members):
         by_name[m.name] = m
-    archive.member = by_name.get  # type: ignore[method-assign]
+    archive.member = by_name.get  # type: ignore[method-assign,assignment]
     with archive:
         findings.extend(_scan_archive(archive, filename, rules, cfg, started))
     return _result(findings, started, filename)

@@ -523,7 +523,7 @@ class _Analyser(ast.NodeVisitor):
                     kw.arg == "start_new_session"
                 ):
                     self.add("proc-hidden", node, q)
-            for sub in [node]:
+            for _node in [node]:
                 text = self.text_parts(node)
                 if text:
                     low = text.lower()
