@@ -13,6 +13,7 @@ import enum
 import io
 import os
 import posixpath
+import re
 import stat
 import struct
 import tarfile
@@ -100,6 +101,7 @@ class Archive:
     _tar: tarfile.TarFile | None = field(default=None, repr=False)
     _tarinfos: dict[str, tarfile.TarInfo] = field(default_factory=dict, repr=False)
     _deadline: float = field(default=0.0, repr=False)
+    _by_name: dict[str, Member] | None = field(default=None, repr=False)
 
     def __enter__(self) -> Archive:
         return self
@@ -118,10 +120,10 @@ class Archive:
         return [m.name for m in self.members]
 
     def member(self, name: str) -> Member | None:
-        for m in self.members:
-            if m.name == name:
-                return m
-        return None
+        by_name = self._by_name
+        if by_name is None or len(by_name) != len(self.members):
+            by_name = self._by_name = {m.name: m for m in self.members}
+        return by_name.get(name)
 
     def fatal_problems(self) -> list[Problem]:
         return [p for p in self.problems if p.code in FATAL_PROBLEMS]
@@ -218,9 +220,12 @@ def _looks_like_zip(fh: BinaryIO) -> bool:
         fh.seek(0)
 
 
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\\\]")
+
+
 def _path_problems(name: str, limits: Limits) -> list[Problem]:
     problems: list[Problem] = []
-    if any(ord(c) < 32 or ord(c) == 127 for c in name) or "\\" in name:
+    if _BAD_CHARS.search(name):
         problems.append(
             Problem("bad-name", "Member name contains a control character or a backslash.", name)
         )
