@@ -111,3 +111,14 @@ def test_hold_release_and_list_files(capsys: Any, upload: Any, token: str, clien
     from bastion.events.models import Event
 
     assert Event.objects.filter(tag="project:file:hold").exists()
+
+
+def test_survey_lists_projects_using_a_module(capsys: Any, upload: Any, token: str) -> None:
+    code = "from OpenSSL import crypto\n\ndef sign(k, d):\n    return crypto.sign(k, d, 'sha256')\n"
+    assert upload(builders.wheel("samplepkg", "1.0", code=code), token).status_code == 200
+    assert upload(builders.wheel("otherpkg", "1.0"), token).status_code == 200
+    exit_code, out, _ = run(capsys, "survey", "--imports", "OpenSSL", "--json")
+    assert exit_code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["project"] for r in rows] == ["samplepkg"]
+    assert any("sign" in name for fns in rows[0]["modules"].values() for name in fns)

@@ -55,7 +55,7 @@ def survey_paths(paths: Iterable[str], module: str) -> dict[str, dict[str, set[s
     return {p: survey_archive(p, module) for p in paths}
 
 
-def run_survey(module: str, *, as_json: bool, state: str = "published") -> int:  # pragma: no cover
+def run_survey(module: str, *, as_json: bool, state: str = "published") -> int:
     """The command: iterate the index's files in ``state`` and print who uses ``module``."""
     from bastion.cli_support import setup_django
 
