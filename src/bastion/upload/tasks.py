@@ -56,6 +56,62 @@ def apply_verdict(
         return "published"
 
 
+def rescan(file: File) -> str:
+    """Scan a file again with the current rules. A published file that is now malicious is
+    held; the verdict and findings are updated whatever the outcome."""
+    from bastion.scanning import scan_file
+
+    with get_storage().open(file.storage_key) as fh:
+        result = scan_file(fh, file.filename)
+    findings = [f.to_json() for f in result.findings]
+    with transaction.atomic():
+        locked = File.objects.select_for_update().select_related("release__project").get(pk=file.pk)
+        locked.scan_verdict = str(result.verdict)
+        locked.scan_score = result.score
+        locked.scan_findings = findings
+        locked.scanned_at = timezone.now()
+        if result.verdict == "malicious" and locked.state == File.PUBLISHED:
+            packages.hold_file(locked, reason="rescan verdict: malicious", verdict="malicious")
+            return "held"
+        locked.save(update_fields=["scan_verdict", "scan_score", "scan_findings", "scanned_at"])
+    return str(result.verdict)
+
+
+def _notify_held(sender: Any, file_id: int, verdict: str, **kwargs: Any) -> None:
+    """Tell the project's owners and the index's administrators that a file was held."""
+    from django.contrib.auth import get_user_model
+    from django.core.mail import send_mass_mail
+
+    from bastion.packages.models import Role
+
+    file = File.objects.select_related("release__project").filter(pk=file_id).first()
+    if file is None:
+        return
+    project = file.release.project
+    owners = Role.objects.filter(project=project, role_name=Role.OWNER).select_related("user")
+    admins = get_user_model().objects.filter(is_superuser=True, is_active=True)
+    recipients = sorted(
+        {r.user.email for r in owners if r.user.email} | {a.email for a in admins if a.email}
+    )
+    if not recipients:
+        return
+    subject = f"[bastion] {file.filename} was held ({verdict or 'moderator'})"
+    body = (
+        f"The file {file.filename} of project {project.name} {file.release.version} was taken out "
+        f"of the index and cannot be installed.\n\nScanner verdict: {verdict or '-'}\n"
+        f"Findings: {len(file.scan_findings or [])}\n\n"
+        "An administrator can review it (bastion files; the admin's file list) and release it "
+        "with `bastion release FILENAME` if it is safe.\n"
+    )
+    try:
+        send_mass_mail([(subject, body, None, [r]) for r in recipients], fail_silently=False)
+    except OSError:
+        log.exception("could not send the held-file notification for %s", file.filename)
+
+
+packages.file_held.connect(_notify_held, dispatch_uid="bastion.upload.notify_held")
+
+
 def _enqueue_scan(sender: Any, file_id: int, **kwargs: Any) -> None:
     result = scan_pending_file.enqueue(file_id)
     for error in getattr(result, "errors", []):
