@@ -470,3 +470,11 @@ def test_pages_have_no_inline_script_or_style(world: World) -> None:
         assert "<style" not in body, path
         assert re.search(r"\sstyle=", body) is None, path
         assert re.search(r"\son[a-z]+=", body) is None, path
+
+
+def test_name_check_page(client: Client, db: Any) -> None:
+    refused = text(client.get("/names/check/?name=reqeusts"))
+    assert "Refused." in refused
+    assert "too similar to an existing project" in refused and "requests" in refused
+    assert "Available." in text(client.get("/names/check/?name=django-acme-widgets"))
+    assert "Standard Library" in text(client.get("/names/check/?name=subprocess"))

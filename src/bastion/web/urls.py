@@ -6,6 +6,7 @@ from bastion.web import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("names/check/", views.check_name, name="check-name"),
     path("project/<str:name>/", views.project_detail, name="project"),
     path("project/<str:name>/<str:version>/", views.release_detail, name="release"),
     path("account/login/", views.LoginView.as_view(), name="login"),

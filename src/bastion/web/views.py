@@ -367,3 +367,20 @@ def release_yank(request: HttpRequest, name: str, version: str) -> HttpResponse:
 @require_POST
 def release_unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
     return _change_release(request, name, version, yank=False)
+
+
+def check_name(request: HttpRequest) -> HttpResponse:
+    """The name policy as a publisher meets it at first upload, without uploading."""
+    from bastion.names.services import check_new_project_name
+    from bastion.packages import services as packages
+    from bastion.packages.models import Project
+
+    name = request.GET.get("name", "").strip()[:200]
+    verdict = None
+    exists = False
+    if name:
+        exists = packages.get_project(name) is not None
+        local = list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
+        user_id = request.user.pk if request.user.is_authenticated else None
+        verdict = check_new_project_name(name, user_id=user_id, extra_protected=local)
+    return render(request, "web/check_name.html", {"name": name, "verdict": verdict, "exists": exists})
