@@ -32,6 +32,13 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("worker", help="Run background tasks (scans, notifications).")
     p.add_argument("--interval", type=float, default=0.2, help="Seconds between polls when idle.")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        help="Lower the worker's CPU priority by this much (default 10) so that scans never slow "
+        "the web process that shares its cores; 0 to keep it.",
+    )
     p.set_defaults(handler=cmd_worker)
 
     p = subparsers.add_parser("migrate", help="Create or upgrade the database schema.")
@@ -209,6 +216,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    if args.nice > 0:
+        os.nice(args.nice)
     _django()
     from django.core.management import call_command
 

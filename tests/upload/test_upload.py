@@ -105,7 +105,9 @@ def test_wrong_token(upload: Any, user: Any) -> None:
 def test_password_is_never_accepted(upload: Any, user: Any) -> None:
     from tests.conftest import PASSWORD, basic
 
-    response = upload(builders.wheel("samplepkg", "1.0"), None, auth=basic(PASSWORD, username="alice"))
+    response = upload(
+        builders.wheel("samplepkg", "1.0"), None, auth=basic(PASSWORD, username="alice")
+    )
     assert_refused(response, 403, "Username/Password authentication is no longer supported.")
     assert_nothing_written()
 
@@ -217,7 +219,9 @@ def test_sdist_filename_pep625(upload: Any, token: str) -> None:
     dist = builders.sdist("samplepkg-pkg", "1.0")
     response = upload(dist, token, filename="samplepkg-pkg-1.0.tar.gz")
     assert_refused(
-        response, 400, "Filename 'samplepkg-pkg-1.0.tar.gz' is invalid, should be 'samplepkg_pkg-1.0.tar.gz'."
+        response,
+        400,
+        "Filename 'samplepkg-pkg-1.0.tar.gz' is invalid, should be 'samplepkg_pkg-1.0.tar.gz'.",
     )
 
 
@@ -273,7 +277,9 @@ def test_wheel_without_metadata(upload: Any, token: str) -> None:
     dist = builders.wheel("samplepkg", "1.0", omit=("{dist_info}/METADATA",))
     response = upload(dist, token)
     assert_refused(
-        response, 400, "does not contain the required METADATA file: samplepkg-1.0.dist-info/METADATA"
+        response,
+        400,
+        "does not contain the required METADATA file: samplepkg-1.0.dist-info/METADATA",
     )
 
 
@@ -339,7 +345,9 @@ def test_escaping_symlink_in_sdist(upload: Any, token: str) -> None:
 
 
 def test_internal_symlink_in_sdist_is_accepted(upload: Any, token: str) -> None:
-    dist = builders.sdist("samplepkg", "1.0", links={"samplepkg-1.0/docs/README": "../pyproject.toml"})
+    dist = builders.sdist(
+        "samplepkg", "1.0", links={"samplepkg-1.0/docs/README": "../pyproject.toml"}
+    )
     assert upload(dist, token).status_code == 200
 
 
@@ -437,11 +445,15 @@ def test_legacy_without_slash_redirects(client: Any) -> None:
     assert response["Location"] == "/legacy/"
 
 
-def test_request_larger_than_any_limit_is_refused_before_reading(upload: Any, token: str, settings: Any) -> None:
+def test_request_larger_than_any_limit_is_refused_before_reading(
+    upload: Any, token: str, settings: Any
+) -> None:
     settings.BASTION_MAX_FILE_SIZE = 1024
     import os
 
-    dist = builders.wheel("samplepkg", "1.0", extra_members={"samplepkg/blob.bin": os.urandom(17 * 1024 * 1024)})
+    dist = builders.wheel(
+        "samplepkg", "1.0", extra_members={"samplepkg/blob.bin": os.urandom(17 * 1024 * 1024)}
+    )
     response = upload(dist, token)
     assert response.status_code == 413
     assert "File too large." in response.reason_phrase
@@ -459,7 +471,11 @@ def test_typosquat_of_popular_project_refused(upload: Any, token: str) -> None:
 
 def test_stdlib_name_refused(upload: Any, token: str) -> None:
     response = upload(builders.wheel("sqlite3", "1.0"), token)
-    assert_refused(response, 400, "The name 'sqlite3' isn't allowed (conflict with Python Standard Library module name).")
+    assert_refused(
+        response,
+        400,
+        "The name 'sqlite3' isn't allowed (conflict with Python Standard Library module name).",
+    )
 
 
 def test_lookalike_of_a_local_project_refused(upload: Any, token: str) -> None:
@@ -475,7 +491,9 @@ def test_plugin_family_names_are_accepted(upload: Any, token: str) -> None:
     assert upload(builders.wheel("types-acmelib", "1.0"), token).status_code == 200
 
 
-def test_exact_popular_name_is_reserved_unless_the_operator_allows_it(upload: Any, token: str, settings: Any) -> None:
+def test_exact_popular_name_is_reserved_unless_the_operator_allows_it(
+    upload: Any, token: str, settings: Any
+) -> None:
     response = upload(builders.wheel("requests", "99.0"), token)
     assert response.status_code == 400
     assert "reserved for the protected project 'requests'" in response.reason_phrase
@@ -483,7 +501,9 @@ def test_exact_popular_name_is_reserved_unless_the_operator_allows_it(upload: An
     assert upload(builders.wheel("requests", "99.0"), token).status_code == 200
 
 
-def test_namespace_belongs_to_its_owner(upload: Any, user: Any, token: str, make_user: Any, make_token: Any) -> None:
+def test_namespace_belongs_to_its_owner(
+    upload: Any, user: Any, token: str, make_user: Any, make_token: Any
+) -> None:
     from bastion.names.models import Namespace
 
     Namespace.objects.create(prefix="acme", owner=user)
@@ -492,3 +512,32 @@ def test_namespace_belongs_to_its_owner(upload: Any, user: Any, token: str, make
     response = upload(builders.wheel("acme-payments", "1.0"), make_token(mallory))
     assert response.status_code == 400
     assert "the namespace 'acme' belongs to another owner" in response.reason_phrase
+
+
+def test_license_file_in_old_metadata_version_is_tolerated(upload: Any, token: str) -> None:
+    """setuptools wrote License-File into Metadata-Version 2.1 files for years; PyPI and the
+    installers accept them, so does bastion (the field is dropped from the stored metadata)."""
+    meta = builders.metadata_text("samplepkg", "1.0", extra="License-File: LICENSE")
+    dist = builders.wheel("samplepkg", "1.0", meta=meta)
+    response = upload(dist, token)
+    assert response.status_code == 200, response.reason_phrase
+    assert Release.objects.get().metadata_version == "2.1"
+
+
+def test_quoted_author_names_with_commas(upload: Any, token: str) -> None:
+    author = '"Guido van Rossum, Jukka Lehtosalo, Lukasz Langa" <levkivskyi@gmail.com>'
+    meta = builders.metadata_text("samplepkg", "1.0").replace(
+        "Author-email: Test Author <author@example.com>", f"Author-email: {author}"
+    )
+    dist = builders.wheel("samplepkg", "1.0", meta=meta)
+    fields = dist.form(author_email=author)
+    response = upload(dist, token, fields=fields)
+    assert response.status_code == 200, response.reason_phrase
+
+
+def test_popular_name_is_not_a_lookalike_of_a_local_project(
+    upload: Any, token: str, settings: Any
+) -> None:
+    settings.BASTION_RESERVE_PROTECTED_NAMES = False
+    assert upload(builders.wheel("gunicorn", "99.0"), token).status_code == 200
+    assert upload(builders.wheel("uvicorn", "99.0"), token).status_code == 200

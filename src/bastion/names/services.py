@@ -169,7 +169,8 @@ def check_new_project_name(
         and NameOverride.objects.filter(name=canonical, user_id=user_id).exists()
     ):
         return Verdict(verdict.name, canonical, False, OVERRIDE, target=verdict.target)
-    if verdict.blocked or not extra_protected:
+    if verdict.blocked or not extra_protected or verdict.code == "protected":
+        # A popular project's own name is never a look-alike of a local one.
         return verdict
     extra = tuple(canonicalize(n) for n in extra_protected)
     if canonical in extra:

@@ -11,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from email.utils import getaddresses
+
 import email_validator
 import trove_classifiers
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
+from packaging.metadata import (
+    _EMAIL_TO_RAW_MAPPING,
+    InvalidMetadata,
+    Metadata,
+    RawMetadata,
+    parse_email,
+)
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
@@ -137,9 +145,15 @@ def raw_from_form(form: Mapping[str, list[str]]) -> RawMetadata:
     return raw  # type: ignore[return-value]
 
 
+def _raw_key(field: str) -> str:
+    """packaging names fields as headers ("license-file"); RawMetadata keys are plural."""
+    return _EMAIL_TO_RAW_MAPPING.get(field.lower(), field.replace("-", "_"))
+
+
 def _order(exc: InvalidMetadata) -> tuple[int, str]:
     priority = {"metadata_version": 0, "name": 1, "version": 2}
-    return priority.get(exc.field, 3), exc.field
+    key = _raw_key(exc.field)
+    return priority.get(key, 3), key
 
 
 def validate(raw: RawMetadata) -> Metadata:
@@ -246,15 +260,34 @@ def _index_rules(meta: Metadata) -> None:
 
 
 def _split_addresses(value: str) -> list[str]:
-    out = []
-    for part in value.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "<" in part and part.endswith(">"):
-            part = part[part.rindex("<") + 1 : -1].strip()
-        out.append(part)
-    return out
+    """The addresses of an RFC 5322 address list (quoted display names may contain commas)."""
+    return [addr for _name, addr in getaddresses([value]) if addr]
+
+
+def validate_file_metadata(raw: RawMetadata) -> Metadata:
+    """Validate the metadata found inside a file, as installers would read it.
+
+    Older build tools wrote some fields under a metadata version that predates them (setuptools
+    put License-File in 2.1 files for years); installers and PyPI ignore such fields, so bastion
+    drops them rather than refuse the file. Everything else is validated as strictly as the form.
+    """
+    candidate: dict[str, Any] = dict(raw)
+    for _ in range(len(candidate)):
+        try:
+            return validate(candidate)  # type: ignore[arg-type]
+        except MetadataError as exc:
+            cause = exc.__cause__
+            errors = cause.exceptions if isinstance(cause, ExceptionGroup) else ()
+            early = {
+                _raw_key(e.field)
+                for e in errors
+                if isinstance(e, InvalidMetadata) and "introduced in metadata version" in str(e)
+            }
+            if not early or not early & set(candidate):
+                raise
+            for field in early:
+                candidate.pop(field, None)
+    return validate(candidate)  # type: ignore[arg-type]
 
 
 def parse_file_metadata(data: bytes) -> RawMetadata:

@@ -347,7 +347,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         raise UploadError(str(exc)) from exc
     # The file's own metadata becomes the release's: it is what installers read.
     try:
-        file_meta = metadata.validate(_merged(form_raw, file_raw))
+        file_meta = metadata.validate_file_metadata(_merged(form_raw, file_raw))
     except metadata.MetadataError as exc:
         raise UploadError(
             f"The {inspected.metadata_kind} inside the file is invalid: {exc}"
