@@ -9,9 +9,8 @@ file's copy as the release's metadata.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
-
 from email.utils import getaddresses
+from typing import Any
 
 import email_validator
 import trove_classifiers
