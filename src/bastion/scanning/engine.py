@@ -24,6 +24,8 @@ SMALL_PACKAGE_FILES = 6
 SCRIPT_SUFFIXES = (".sh", ".bash", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".psm1")
 LIBRARY_FACTS = ("browser", "discord-token", "wallet", "clipper", "revshell", "persistence",
                  "webhook", "embedded-exe", "shell-download", "creds", "anti-analysis")
+MODULE_LOADER_BYTES = re.compile(rb"zipimporter|FileLoader|load_compiled|load_source|"
+                                 rb"spec_from_file_location|load_dynamic")
 SHELL_IDENTITY_BYTES = re.compile(rb"\$\((?:whoami|hostname|id)\)|`(?:whoami|hostname|id)`|"
                                   rb"%(?:USERNAME|COMPUTERNAME|USERDOMAIN)%")
 PRIVATE_IP = re.compile(rb"://(127\.|0\.0\.0\.0|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)")
@@ -157,6 +159,8 @@ def _worth_parsing(ev: FileEvidence, small: bool, data: bytes = b"") -> bool:
     if ev.has(*LIBRARY_FACTS):
         return True
     if SHELL_IDENTITY_BYTES.search(data):  # a shell command naming the user or host
+        return True
+    if ev.role == "module" and MODULE_LOADER_BYTES.search(data):  # loads a file as code
         return True
     if ev.role == "test":  # tests, docs and examples do not run on install or import
         return False
@@ -344,6 +348,17 @@ def _archive_level(
                     "Install- or import-time code starts a prebuilt executable shipped in the "
                     "archive.", runner.path, w.line if w else None,
                     runner.excerpt(w.line) if w else None))
+    # code loaded as a module from a file of the package that does not look like code
+    # (a .crt, .dat or stray .pyc run through zipimporter or a file loader)
+    members = {e.path.rsplit("/", 1)[-1] for e in evidence} | {
+        b.rsplit("/", 1)[-1] for b in binaries}
+    for e in code:
+        w = e.where("load-disguised-module")
+        if w is not None and w.detail in members:
+            out.append(Finding(
+                "disguised-module", Severity.HIGH,
+                f"Loads and runs code from a file of the package that is disguised as data "
+                f"({w.detail}).", e.path, w.line, e.excerpt(w.line)))
     for e in active:
         if e.role == "pth" and e.has("pth-import") and not e.has("exec", "net", "proc"):
             w = e.where("pth-import")

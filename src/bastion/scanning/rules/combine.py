@@ -133,6 +133,10 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
             add("hidden-process", H,
                 f"Starts a hidden or decoded program {when}.",
                 "proc-hidden", "script-payload", "decode", "proc")
+        if f.has("proc-decoded"):
+            add("decoded-command", H,
+                f"Runs a command that is hidden in encoded or encrypted data {when}.",
+                "proc-decoded")
         if f.has("persistence") and f.has("proc", "write"):
             add("persistence", H, f"Installs itself to start with the system {when}.",
                 "persistence")
@@ -142,7 +146,10 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
         if f.has("proc") and not out:
             add("runs-process", L if role == "setup" else M,
                 f"Starts another program {when}.", "proc")
-        if steal and (net or dest or f.has("exec-remote")):
+        if steal and (net or dest or f.has("exec-remote") or (
+            role == "setup" and f.has("discord-token", "wallet")
+        )):
+            # install-time code has no business with chat-app tokens or wallets at all
             add("credential-theft", H,
                 f"Reads browser, wallet or chat-app secrets and can send them {when}.", *STEAL)
         elif steal:
@@ -164,10 +171,11 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
         if f.has("creds") and net and f.has("env-dump", "recon") and dest:
             add("exfiltration", H, "Collects credentials and sends them away.", "creds", "net")
         if net and f.has("proc", "chmod") and f.has("write"):
-            if dest or f.has("shell-download", "persistence"):
+            if dest or f.has("shell-download", "persistence", "encoded-url"):
+                # an installer has no reason to hide where it downloads from
                 add("dropper", H,
                     "Downloads a program to disk and starts it, hidden or from a throw-away "
-                    "address.", "net", *DESTINATIONS, "proc-hidden")
+                    "or encoded address.", "net", *DESTINATIONS, "encoded-url", "proc-hidden")
             else:
                 add("download-and-run", L,
                     "Downloads files and starts programs (normal for installers of tools such as "

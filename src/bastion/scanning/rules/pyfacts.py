@@ -91,6 +91,18 @@ SHELL_IDENTITY = re.compile(
     r"\$\((whoami|hostname|id)\)|`(whoami|hostname|id)`|%(USERNAME|COMPUTERNAME|USERDOMAIN)%",
 )
 SHELL_SENDER = re.compile(r"\b(curl|wget|nslookup|dig|ping|nc|ncat|Invoke-WebRequest|iwr)\b")
+# Calls that turn a file into a module (its code runs when it is loaded).
+MODULE_LOADERS = frozenset(
+    {
+        "zipimport.zipimporter", "importlib.machinery.SourcelessFileLoader",
+        "importlib.machinery.SourceFileLoader", "importlib.machinery.ExtensionFileLoader",
+        "importlib.util.spec_from_file_location", "imp.load_source", "imp.load_compiled",
+        "imp.load_module", "imp.load_dynamic", "runpy.run_path",
+    }
+)
+# What a module legitimately loads from: source, archives of modules, extensions.
+MODULE_FILE_EXTS = frozenset({"py", "pyw", "zip", "egg", "whl", "pyz", "so", "pyd", "dll"})
+MODULE_FILE = re.compile(r"([\w.-]+)\.([A-Za-z0-9]{1,8})$")
 OBF_NAME = re.compile(r"^(?:[lI1]{8,}|[Oo0]{8,}|_0x[0-9a-fA-F]{3,}|__+[0-9a-fA-F_]{6,})$")
 
 
@@ -564,6 +576,12 @@ class _Analyser(ast.NodeVisitor):
             self._key_to_host(q, node)
         if q in PROC_CALLS:
             self.add("proc", node, q)
+            cmd = node.args[0] if node.args else next(
+                (k.value for k in node.keywords if k.arg in ("args", "command", "cmd")), None)
+            how = self.is_decoding(cmd) if cmd is not None and not (
+                isinstance(cmd, ast.Constant)) else None
+            if how:
+                self.add("proc-decoded", node, f"{q}({how})")
             for kw in node.keywords:
                 if kw.arg in ("creationflags", "startupinfo") or (
                     kw.arg == "start_new_session"
@@ -586,6 +604,15 @@ class _Analyser(ast.NodeVisitor):
                         r"https?://|\b\d{1,3}(\.\d{1,3}){3}\b|\.[a-z]{2,}\b", text
                     ):
                         self.add("identity-beacon", node, text[:120])
+        loader = q.split("()", 1)[0]
+        if loader in MODULE_LOADERS or (q.endswith(".load_module") and "()" in q):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                    m = MODULE_FILE.search(sub.value.strip())
+                    if m and m.group(2).lower() not in MODULE_FILE_EXTS:
+                        self.add("load-disguised-module", node,
+                                 sub.value.strip().rsplit("/", 1)[-1][:120])
+                        break
         if q in CHMOD_CALLS:
             self.add("chmod", node, q)
         if q in RECON_CALLS:
