@@ -165,3 +165,33 @@ def test_library_download_from_base64_hidden_address_then_run() -> None:
     files.update({f"demo/m{i}.py": "X = 1\n" for i in range(8)})
     r = scan(files)
     assert rules(r).get("dropper") == "high"
+
+
+def test_exec_of_text_xored_character_by_character_in_a_loop() -> None:
+    key = "k3y"
+    plain = "print('inert xor test')"
+    hidden = "".join(chr(ord(c) ^ ord(key[i % 3])) for i, c in enumerate(plain))
+    lib = (
+        f"DATA = {hidden!r}\nKEY = {key!r}\n"
+        "def setup_colors():\n"
+        "    out = ''\n"
+        "    for i, c in enumerate(DATA):\n"
+        "        out += chr(ord(c) ^ ord(KEY[i % 3]))\n"
+        "    eval(compile(out, '<string>', 'exec'))\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/colored.py": lib}
+    files.update({f"demo/m{i}.py": "X = 1\n" for i in range(8)})
+    r = scan(files)
+    assert rules(r).get("exec-obfuscated-code") == "high"
+
+
+def test_setup_padded_past_the_parse_limit_is_still_searched() -> None:
+    import base64
+
+    from bastion.scanning.config import DEFAULT_CONFIG
+
+    hidden = base64.b64encode(b"print('inert')").decode()
+    pad = "#" + " " * (DEFAULT_CONFIG.max_python_bytes + 10) + "\n"
+    setup = PLAIN_SETUP + pad + f"from base64 import b64decode\nexec(b64decode('{hidden}'))\n"
+    r = scan({"setup.py": setup, "demo/__init__.py": ""})
+    assert rules(r).get("exec-obfuscated-code") == "high"

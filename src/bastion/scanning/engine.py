@@ -170,7 +170,13 @@ def _worth_parsing(ev: FileEvidence, small: bool, data: bytes = b"") -> bool:
 
 
 def _python_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig, small: bool) -> None:
-    if len(data) > cfg.max_python_bytes or not _worth_parsing(ev, small, data):
+    if len(data) > cfg.max_python_bytes:
+        # too large to parse: code that runs at install or import time is still searched for
+        # tokens, so padding a setup.py past the limit does not hide its payload
+        if ev.role in ("setup", "init", "pth"):
+            _token_facts(ev, data)
+        return
+    if not _worth_parsing(ev, small, data):
         return
     py = analyse(data, ev.path)
     ev.py = py

@@ -266,6 +266,11 @@ class _Analyser(ast.NodeVisitor):
                 isinstance(a, (ast.ListComp, ast.GeneratorExp, ast.List)) for a in call.args
             ):
                 return q
+            if q == "chr" and any(
+                isinstance(b, ast.BinOp) and isinstance(b.op, ast.BitXor)
+                for a in call.args for b in ast.walk(a)
+            ):
+                return "xor"
             if q.endswith(".join") and call.args and isinstance(
                 call.args[0], (ast.ListComp, ast.GeneratorExp)
             ):
@@ -517,6 +522,14 @@ class _Analyser(ast.NodeVisitor):
                 for n in ast.walk(t):
                     if isinstance(n, ast.Name):
                         self.remote.add(n.id)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        # text built piece by piece in a loop: out += chr(ord(c) ^ ord(k))
+        if isinstance(node.target, ast.Name) and self._may_carry_data(node.value) and (
+            self.is_decoding(node.value)
+        ):
+            self.tainted.add(node.target.id)
         self.generic_visit(node)
 
     def _may_carry_data(self, value: ast.AST) -> bool:
