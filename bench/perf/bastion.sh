@@ -73,11 +73,11 @@ serve() { # name port datadir
   wait_http "http://127.0.0.1:$port/simple/" 180 || { tail -20 "$RUN/$name.log" >&2; return 1; }
 }
 
-# Names the corpus needs that the name policy refuses (uvicorn: "too similar to an existing
-# project: two characters changed in 'gunicorn'", although uvicorn is itself a protected popular
-# name). A moderator's NameOverride for user bench, as an operator would grant; override with
-# BENCH_NAME_OVERRIDES="" to see the refusal.
-NAME_OVERRIDES="${BENCH_NAME_OVERRIDES-uvicorn}"
+# The corpus is public PyPI projects republished by upload: exactly the case for which an
+# operator turns off the reservation of popular names (docs/names.md). Optional per-user
+# NameOverrides for other refused names: BENCH_NAME_OVERRIDES="name1 name2".
+export BASTION_RESERVE_PROTECTED_NAMES="${BASTION_RESERVE_PROTECTED_NAMES-0}"
+NAME_OVERRIDES="${BENCH_NAME_OVERRIDES-}"
 
 make_user() { # datadir -> prints the token
   local dir=$1
