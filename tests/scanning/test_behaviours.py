@@ -195,3 +195,17 @@ def test_setup_padded_past_the_parse_limit_is_still_searched() -> None:
     setup = PLAIN_SETUP + pad + f"from base64 import b64decode\nexec(b64decode('{hidden}'))\n"
     r = scan({"setup.py": setup, "demo/__init__.py": ""})
     assert rules(r).get("exec-obfuscated-code") == "high"
+
+
+def test_payload_past_the_read_limit_of_an_init_file_is_found() -> None:
+    import base64
+
+    from bastion.scanning.config import DEFAULT_CONFIG
+
+    hidden = base64.b64encode(b"print('inert')").decode()
+    pad = "#" + "x" * (DEFAULT_CONFIG.max_file_bytes + 10) + "\n"
+    init = "import base64\n" + pad + f"exec(base64.b64decode('{hidden}'))\n"
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": init})
+    found = [f for f in r.findings if f.rule == "exec-obfuscated-code"]
+    assert found and str(found[0].severity) == "high"
+    assert found[0].line == 3

@@ -28,6 +28,8 @@ MODULE_LOADER_BYTES = re.compile(rb"zipimporter|FileLoader|load_compiled|load_so
                                  rb"spec_from_file_location|load_dynamic")
 SHELL_IDENTITY_BYTES = re.compile(rb"\$\((?:whoami|hostname|id)\)|`(?:whoami|hostname|id)`|"
                                   rb"%(?:USERNAME|COMPUTERNAME|USERDOMAIN)%")
+TAIL_BYTES = 1024 * 1024
+MAX_TAIL_READ = 64 * 1024 * 1024
 PRIVATE_IP = re.compile(rb"://(127\.|0\.0\.0\.0|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)")
 
 
@@ -239,6 +241,16 @@ def _scan_archive(
         _yara_facts(ev, data, hits, findings)
         if ftype == "python":
             _python_evidence(ev, data, cfg, small)
+            if role in ("setup", "init") and member.size > len(data):
+                # only the head of a huge install/import-time file was read: its end is where a
+                # payload padded past the read limit sits, so search that too
+                try:
+                    whole = archive.read(member.name, min(member.size, MAX_TAIL_READ))
+                except Exception:  # reading problems are recorded by the archive
+                    whole = b""
+                head = max(0, len(whole) - TAIL_BYTES)
+                _token_facts(ev, whole[head:], "(end of a file too large to read whole)",
+                             whole.count(b"\n", 0, head))
         elif ftype == "pth":
             _pth_evidence(ev, data, cfg)
         if ev.py is not None:
@@ -298,12 +310,14 @@ TOKEN_FACTS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
 )
 
 
-def _token_facts(ev: FileEvidence, data: bytes) -> None:
+def _token_facts(
+    ev: FileEvidence, data: bytes, why: str = "(file does not parse)", line_offset: int = 0
+) -> None:
     """Facts for code that does not parse (Python 2, deliberate breakage): token search."""
     for kind, pattern in TOKEN_FACTS:
         m = pattern.search(data)
         if m:
-            ev.add(kind, _line_of(data, m.start()), "(file does not parse) " + m.group().decode())
+            ev.add(kind, line_offset + _line_of(data, m.start()), f"{why} {m.group().decode()}")
 
 
 def _pth_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig) -> None:
