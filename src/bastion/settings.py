@@ -154,6 +154,9 @@ BASTION_BASE_URL = (config.env("BASTION_BASE_URL", "") or "").rstrip("/")
 # Refuse the exact name of a popular PyPI project that this index does not have (it would shadow
 # the real one); turn off for an index that mirrors public projects by upload.
 BASTION_RESERVE_PROTECTED_NAMES = config.env_bool("BASTION_RESERVE_PROTECTED_NAMES", True)
+# PEP 625 sdist names (as PyPI enforces today); off accepts older files such as
+# "python-dateutil-2.9.0.post0.tar.gz" whose name and version still match.
+BASTION_STRICT_SDIST_FILENAMES = config.env_bool("BASTION_STRICT_SDIST_FILENAMES", True)
 BASTION_SUSPICIOUS_ACTION = config.env("BASTION_SUSPICIOUS_ACTION", "publish") or "publish"
 
 TASKS = {

@@ -225,6 +225,14 @@ def test_sdist_filename_pep625(upload: Any, token: str) -> None:
     )
 
 
+def test_pre_pep625_sdist_name_accepted_when_the_operator_allows_it(upload: Any, token: str, settings: Any) -> None:
+    settings.BASTION_STRICT_SDIST_FILENAMES = False
+    dist = builders.sdist("samplepkg-pkg", "1.0")
+    assert upload(dist, token, filename="samplepkg-pkg-1.0.tar.gz").status_code == 200
+    response = upload(builders.sdist("samplepkg-pkg", "1.1"), token, filename="samplepkg-pkg-9.9.tar.gz")
+    assert response.status_code == 400
+
+
 def test_unsupported_platform_tag(upload: Any, token: str) -> None:
     dist = builders.wheel("samplepkg", "1.0", tag="py3-none-weird_os")
     response = upload(dist, token)

@@ -76,8 +76,14 @@ def check_filename_shape(filename: str, filetype: str) -> None:
         )
 
 
-def check_filename_matches(filename: str, filetype: str, name: str, version: Version) -> None:
-    """The filename must name the project and version from the metadata, normalised."""
+def check_filename_matches(
+    filename: str, filetype: str, name: str, version: Version, *, strict_sdist: bool = True
+) -> None:
+    """The filename must name the project and version from the metadata, normalised.
+
+    ``strict_sdist=False`` also accepts sdists named before PEP 625 (``python-dateutil-2.9.0.tar.gz``)
+    when name and version still match: an operator republishing old public files needs it.
+    """
     normalized = canonicalize_name(name)
     underscored = normalized.replace("-", "_")
     if filetype == "sdist":
@@ -88,7 +94,12 @@ def check_filename_matches(filename: str, filetype: str, name: str, version: Ver
         if canonicalize_name(file_name) != normalized:
             raise DistributionError(f"Start filename for '{name}' with '{underscored}'.")
         expected = f"{underscored}-{version}.tar.gz"
-        if filename != expected:
+        legacy_ok = (
+            not strict_sdist
+            and filename.endswith(".tar.gz")
+            and Version(str(_file_version)) == version
+        )
+        if filename != expected and not legacy_ok:
             raise DistributionError(f"Filename '{filename}' is invalid, should be '{expected}'.")
         return
     try:

@@ -332,7 +332,13 @@ def handle_upload(req: UploadRequest) -> UploadResult:
 
     # What is inside the file.
     try:
-        distribution.check_filename_matches(filename, filetype, name, meta.version)
+        distribution.check_filename_matches(
+            filename,
+            filetype,
+            name,
+            meta.version,
+            strict_sdist=bool(getattr(settings, "BASTION_STRICT_SDIST_FILENAMES", True)),
+        )
     except distribution.DistributionError as exc:
         raise UploadError(str(exc)) from exc
     limits = Limits(max_seconds=float(getattr(settings, "BASTION_ARCHIVE_SECONDS", 20.0)))
