@@ -209,3 +209,26 @@ def test_payload_past_the_read_limit_of_an_init_file_is_found() -> None:
     found = [f for f in r.findings if f.rule == "exec-obfuscated-code"]
     assert found and str(found[0].severity) == "high"
     assert found[0].line == 3
+
+
+def test_setup_written_by_an_obfuscator_is_held() -> None:
+    import random
+
+    rng = random.Random(7)
+
+    def name() -> str:
+        return "".join(rng.choice("aA") for _ in range(50))
+
+    lines = [f"{name()} = {i}" for i in range(30)]
+    setup = "\n".join(lines) + "\n" + PLAIN_SETUP
+    r = scan({"setup.py": setup, "demo/__init__.py": ""})
+    assert rules(r).get("obfuscated-identifiers") == "high"
+
+
+def test_long_camel_case_names_are_not_obfuscation() -> None:
+    from bastion.scanning.rules.pyfacts import is_obfuscated_name
+
+    assert not is_obfuscated_name("AbstractSingletonProxyFactoryBeanWithLongName")
+    assert not is_obfuscated_name("test_a_very_long_descriptive_function_name_here")
+    assert is_obfuscated_name("dYNKamGUZImpDfeRMMMoRCdYkPzpReXGZzJdaGHtrrNHEIatkp")
+    assert is_obfuscated_name("lIllIIlllIlIllll")

@@ -86,7 +86,9 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
     # --- obfuscation ---------------------------------------------------------------------------
     runs_code = f.has("exec", "exec-decoded", "exec-remote")
     if f.has("obf-names"):
-        add("obfuscated-identifiers", H if runs_code or (active and f.has("decode")) else M,
+        # setup.py has nothing to hide from the person installing the package
+        add("obfuscated-identifiers",
+            H if runs_code or role == "setup" or (active and f.has("decode")) else M,
             "Most names in this file are machine-generated look-alikes (lIlI1, _0x1f...), "
             "the mark of an obfuscator" + (" combined with dynamic execution." if runs_code else "."),
             "obf-names")

@@ -103,7 +103,19 @@ MODULE_LOADERS = frozenset(
 # What a module legitimately loads from: source, archives of modules, extensions.
 MODULE_FILE_EXTS = frozenset({"py", "pyw", "zip", "egg", "whl", "pyz", "so", "pyd", "dll"})
 MODULE_FILE = re.compile(r"([\w.-]+)\.([A-Za-z0-9]{1,8})$")
-OBF_NAME = re.compile(r"^(?:[lI1]{8,}|[Oo0]{8,}|_0x[0-9a-fA-F]{3,}|__+[0-9a-fA-F_]{6,})$")
+OBF_NAME = re.compile(
+    r"^(?:[lI1]{8,}|[Oo0]{8,}|[aA]{12,}|_0x[0-9a-fA-F]{3,}|__+[0-9a-fA-F_]{6,}|[A-Za-z]\d{15,})$"
+)
+CASE_FLIP = re.compile(r"[a-z][A-Z]|[A-Z][a-z]")
+
+
+def is_obfuscated_name(name: str) -> bool:
+    """Names an obfuscator makes: lIlI1..., _0x1f..., or long runs of random-case letters."""
+    if OBF_NAME.match(name):
+        return True
+    # 40+ letters with the case flipping all the time (CamelCase flips once per word)
+    return len(name) >= 40 and name.isalpha() and len(CASE_FLIP.findall(name)) >= len(name) // 3
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,12 +560,12 @@ class _Analyser(ast.NodeVisitor):
 
     def visit_Name(self, node: ast.Name) -> None:
         self.out.identifiers += 1
-        if OBF_NAME.match(node.id):
+        if is_obfuscated_name(node.id):
             self.out.obfuscated_identifiers += 1
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.out.identifiers += 1
-        if OBF_NAME.match(node.name):
+        if is_obfuscated_name(node.name):
             self.out.obfuscated_identifiers += 1
         a = node.args
         params = [*a.posonlyargs, *a.args, *a.kwonlyargs]
