@@ -232,3 +232,19 @@ def test_long_camel_case_names_are_not_obfuscation() -> None:
     assert not is_obfuscated_name("test_a_very_long_descriptive_function_name_here")
     assert is_obfuscated_name("dYNKamGUZImpDfeRMMMoRCdYkPzpReXGZzJdaGHtrrNHEIatkp")
     assert is_obfuscated_name("lIllIIlllIlIllll")
+
+
+def test_sdist_importing_a_prebuilt_extension_on_import() -> None:
+    elf = b"\x7fELF" + b"\x00" * 60
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "from .core import _init\n_init()\n",
+             "demo/core.cpython-310-x86_64-linux-gnu.so": elf}
+    r = scan(files)
+    assert rules(r).get("prebuilt-extension-on-import") == "high"
+
+
+def test_prebuilt_extension_next_to_its_source_is_not_held() -> None:
+    elf = b"\x7fELF" + b"\x00" * 60
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "from .core import _init\n_init()\n",
+             "demo/core.cpython-310-x86_64-linux-gnu.so": elf, "demo/core.pyx": "def _init(): pass\n"}
+    r = scan(files)
+    assert "prebuilt-extension-on-import" not in rules(r)

@@ -368,6 +368,32 @@ def _archive_level(
                     "Install- or import-time code starts a prebuilt executable shipped in the "
                     "archive.", runner.path, w.line if w else None,
                     runner.excerpt(w.line) if w else None))
+    if binaries and not is_wheel:
+        # an sdist carries sources; a prebuilt extension module that the package imports as
+        # soon as it is imported is code nobody can review, run on every import
+        for b in binaries:
+            base = b.rsplit("/", 1)[-1]
+            if not base.endswith((".so", ".pyd")):
+                continue
+            raw_stem = base.split(".", 1)[0]
+            if any(e.path.rsplit("/", 1)[-1].split(".", 1)[0] == raw_stem
+                   and e.path.endswith((".c", ".cpp", ".pyx", ".rs", ".cc", ".py"))
+                   for e in evidence):
+                continue  # its source is in the archive: a build left-over, reviewable
+            stem = re.escape(raw_stem)
+            pattern = re.compile(rf"\bfrom\s+[\w.]*\.{stem}\s+import\b|\bimport\s+[\w.]+\.{stem}\b"
+                                 rf"|\bfrom\s+\.\s+import\s+{stem}\b")
+            importer = next((e for e in active if e.role == "init" and e.text
+                             and pattern.search(e.text)), None)
+            if importer is not None:
+                m = pattern.search(importer.text or "")
+                line = (importer.text or "").count("\n", 0, m.start()) + 1 if m else None
+                out.append(Finding(
+                    "prebuilt-extension-on-import", Severity.HIGH,
+                    f"The source distribution ships a prebuilt extension ({base}) without its "
+                    "source and imports it as soon as the package is imported.",
+                    importer.path, line, importer.excerpt(line) if line else None))
+                break
     # code loaded as a module from a file of the package that does not look like code
     # (a .crt, .dat or stray .pyc run through zipimporter or a file loader)
     members = {e.path.rsplit("/", 1)[-1] for e in evidence} | {
