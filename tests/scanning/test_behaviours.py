@@ -248,3 +248,20 @@ def test_prebuilt_extension_next_to_its_source_is_not_held() -> None:
              "demo/core.cpython-310-x86_64-linux-gnu.so": elf, "demo/core.pyx": "def _init(): pass\n"}
     r = scan(files)
     assert "prebuilt-extension-on-import" not in rules(r)
+
+
+def test_shell_redirection_in_the_module_body_on_import() -> None:
+    init = "import os\n\nVERSION = '1.0'\nos.system(\"echo inert > /tmp/demo-marker\")\n"
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": init})
+    assert rules(r).get("shell-on-import") == "high"
+
+
+def test_shell_inside_a_function_or_plain_command_is_not_shell_on_import() -> None:
+    init = (
+        "import os, subprocess\n\n"
+        "os.system('')  # enables ANSI colours on Windows consoles\n"
+        "def info():\n"
+        "    return subprocess.check_output('uname -a | cut -d\" \" -f1', shell=True)\n"
+    )
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": init})
+    assert "shell-on-import" not in rules(r)

@@ -135,6 +135,10 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
             add("hidden-process", H,
                 f"Starts a hidden or decoded program {when}.",
                 "proc-hidden", "script-payload", "decode", "proc")
+        if role == "init" and f.has("proc-toplevel-shell"):
+            add("shell-on-import", H,
+                "The package's module body runs a shell pipeline or redirection as soon as it "
+                "is imported.", "proc-toplevel-shell")
         if f.has("proc-decoded"):
             add("decoded-command", H,
                 f"Runs a command that is hidden in encoded or encrypted data {when}.",

@@ -607,6 +607,11 @@ class _Analyser(ast.NodeVisitor):
                 isinstance(cmd, ast.Constant)) else None
             if how:
                 self.add("proc-decoded", node, f"{q}({how})")
+            if not self.key_names and isinstance(cmd, ast.Constant) and isinstance(
+                cmd.value, str
+            ) and re.search(r"[>|;`]|&&|\$\(", cmd.value):
+                # a shell pipeline run by the module body itself, not by a function
+                self.add("proc-toplevel-shell", node, cmd.value[:120])
             for kw in node.keywords:
                 if kw.arg in ("creationflags", "startupinfo") or (
                     kw.arg == "start_new_session"
