@@ -103,3 +103,21 @@ def test_prebuilt_binary_in_sdist_is_suspicious_not_malicious() -> None:
     result = scan_bytes(data, "demo-1.0.tar.gz")
     assert rules(result)["binary-in-sdist"] == "medium"
     assert result.verdict == "suspicious"
+
+
+def test_vendored_versioned_shared_library_in_wheel_is_not_disguised() -> None:
+    """auditwheel puts libgfortran-<hash>.so.5.0.0 into <pkg>.libs/: a library, not a disguise."""
+    import io
+    import zipfile
+
+    from bastion.scanning import scan_bytes
+
+    elf = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("pkg/__init__.py", "VALUE = 1\n")
+        zf.writestr("pkg.libs/libgfortran-040039e1.so.5.0.0", elf)
+        zf.writestr("pkg/evil.txt", elf)
+    result = scan_bytes(buf.getvalue(), "pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    flagged = {f.file for f in result.findings if f.rule == "disguised-executable"}
+    assert flagged == {"pkg/evil.txt"}

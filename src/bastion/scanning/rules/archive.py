@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bastion.archives import Archive, Member, MemberKind, Problem
 from bastion.scanning.result import Finding, Severity
 
@@ -77,6 +79,11 @@ def archive_kind(head: bytes) -> str | None:
     return None
 
 
+# Shared libraries carry their ABI version after ".so" (libgfortran-….so.5.0.0, as auditwheel
+# vendors them into "<pkg>.libs/"); that is a library's own name, not a disguise.
+_VERSIONED_LIBRARY = re.compile(r"\.so(\.\d+)+$")
+
+
 def member_findings(
     member: Member, head: bytes, is_wheel: bool
 ) -> tuple[list[Finding], str | None]:
@@ -87,7 +94,7 @@ def member_findings(
     if kind:
         base = name.rsplit("/", 1)[-1]
         has_ext = "." in base
-        if has_ext and not name.endswith(EXEC_SUFFIXES):
+        if has_ext and not name.endswith(EXEC_SUFFIXES) and not _VERSIONED_LIBRARY.search(base):
             out.append(Finding(
                 "disguised-executable", H,
                 f"A {kind} hides behind a file name that says otherwise.", member.name))
