@@ -51,6 +51,21 @@ def _bump(project: Project, action: str) -> None:
     transaction.on_commit(lambda: project_changed.send(sender=Project, project_id=project_id))
 
 
+def _record(
+    project: Project, tag: str, *, actor: User | None, request: Any = None, **extra: Any
+) -> None:
+    """An audit event about ``project``, in the caller's transaction."""
+    events.record(
+        tag,
+        subject_kind="project",
+        subject_name=project.normalized_name,
+        subject_id=project.pk,
+        actor=actor,
+        request=request,
+        **extra,
+    )
+
+
 def last_serial() -> int:
     row = Serial.objects.order_by("-id").values_list("id", flat=True).first()
     return int(row or 0)
@@ -60,19 +75,15 @@ def create_project(name: str, owner: User, *, request: Any = None) -> Project:
     """Create a project owned by ``owner``. The name must already have passed the name policy."""
     project = Project.objects.create(name=name, normalized_name=normalize(name))
     Role.objects.create(project=project, user=owner, role_name=Role.OWNER)
-    events.record(
+    _record(
+        project,
         "project:create",
-        subject_kind="project",
-        subject_name=project.normalized_name,
-        subject_id=project.pk,
         actor=owner,
         request=request,
     )
-    events.record(
+    _record(
+        project,
         "project:role:add",
-        subject_kind="project",
-        subject_name=project.normalized_name,
-        subject_id=project.pk,
         actor=owner,
         request=request,
         user=owner.username,
@@ -104,11 +115,9 @@ def add_role(
     role, _ = Role.objects.update_or_create(
         project=project, user=user, defaults={"role_name": role_name}
     )
-    events.record(
+    _record(
+        project,
         "project:role:add",
-        subject_kind="project",
-        subject_name=project.normalized_name,
-        subject_id=project.pk,
         actor=actor,
         request=request,
         user=user.username,
@@ -154,11 +163,9 @@ def get_or_create_release(
         metadata=metadata,
         is_prerelease=version.is_prerelease,
     )
-    events.record(
+    _record(
+        project,
         "project:release:add",
-        subject_kind="project",
-        subject_name=project.normalized_name,
-        subject_id=project.pk,
         actor=uploader,
         request=request,
         version=release.version,
@@ -203,11 +210,9 @@ def add_file(release: Release, new: NewFile, *, uploader: User, request: Any = N
         state=File.PENDING,
     )
     Project.objects.filter(pk=release.project_id).update(total_size=F("total_size") + new.size)
-    events.record(
+    _record(
+        release.project,
         "project:file:add",
-        subject_kind="project",
-        subject_name=release.project.normalized_name,
-        subject_id=release.project_id,
         actor=uploader,
         request=request,
         filename=new.filename,
@@ -237,16 +242,7 @@ def _set_state(
             "flagged",
         ]
     )
-    events.record(
-        tag,
-        subject_kind="project",
-        subject_name=project.normalized_name,
-        subject_id=project.pk,
-        actor=actor,
-        filename=file.filename,
-        previous_state=previous,
-        **extra,
-    )
+    _record(project, tag, actor=actor, filename=file.filename, previous_state=previous, **extra)
     _bump(project, f"{tag} {file.filename}")
 
 
@@ -289,11 +285,9 @@ def yank(release: Release, *, reason: str, actor: User | None, request: Any = No
     release.yanked = True
     release.yanked_reason = reason[:1000]
     release.save(update_fields=["yanked", "yanked_reason"])
-    events.record(
+    _record(
+        release.project,
         "project:release:yank",
-        subject_kind="project",
-        subject_name=release.project.normalized_name,
-        subject_id=release.project_id,
         actor=actor,
         request=request,
         version=release.version,
@@ -306,11 +300,9 @@ def unyank(release: Release, *, actor: User | None, request: Any = None) -> None
     release.yanked = False
     release.yanked_reason = ""
     release.save(update_fields=["yanked", "yanked_reason"])
-    events.record(
+    _record(
+        release.project,
         "project:release:unyank",
-        subject_kind="project",
-        subject_name=release.project.normalized_name,
-        subject_id=release.project_id,
         actor=actor,
         request=request,
         version=release.version,
