@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import signal
@@ -353,7 +352,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     _django()
     from bastion.index import render
     from bastion.packages.models import File
-    from bastion.storage import get_storage
+    from bastion.storage import file_digests, get_storage
 
     storage = get_storage()
     problems: list[dict[str, str]] = []
@@ -367,19 +366,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not storage.exists(f.storage_key):
             problems.append({"file": f.filename, "problem": "missing from storage"})
             continue
-        md5 = hashlib.md5(usedforsecurity=False)
-        sha = hashlib.sha256()
-        b2 = hashlib.blake2b(digest_size=32)
         with storage.open(f.storage_key) as fh:
-            while chunk := fh.read(1024 * 1024):
-                md5.update(chunk)
-                sha.update(chunk)
-                b2.update(chunk)
-        if (md5.hexdigest(), sha.hexdigest(), b2.hexdigest()) != (
-            f.md5_digest,
-            f.sha256_digest,
-            f.blake2_256_digest,
-        ):
+            _size, digests = file_digests(fh)
+        recorded = {
+            "md5_digest": f.md5_digest,
+            "sha256_digest": f.sha256_digest,
+            "blake2_256_digest": f.blake2_256_digest,
+        }
+        if digests != recorded:
             problems.append(
                 {"file": f.filename, "problem": "content does not match recorded hashes"}
             )
@@ -447,7 +441,8 @@ def _file(filename: str) -> Any:
     return file
 
 
-def cmd_release(args: argparse.Namespace) -> int:
+def _change_state(args: argparse.Namespace, *, release: bool) -> int:
+    """``bastion release`` / ``bastion hold``: the state change goes through packages.services."""
     _django()
     from django.db import transaction
 
@@ -457,32 +452,25 @@ def cmd_release(args: argparse.Namespace) -> int:
     file = _file(args.filename)
     if file is None:
         return 2
-    if file.state not in (File.HELD, File.PENDING):
+    allowed = (File.HELD, File.PENDING) if release else (File.PUBLISHED, File.PENDING)
+    if file.state not in allowed:
         print(f"error: {file.filename} is {file.state}", file=sys.stderr)
         return 2
     with transaction.atomic():
-        packages.publish_file(file, released_by_operator=True, reason=args.reason)
-    print(f"released {file.filename}")
+        if release:
+            packages.publish_file(file, released_by_operator=True, reason=args.reason)
+        else:
+            packages.hold_file(file, reason=args.reason or "held by an operator")
+    print(f"{'released' if release else 'held'} {file.filename}")
     return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    return _change_state(args, release=True)
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
-    _django()
-    from django.db import transaction
-
-    from bastion.packages import services as packages
-    from bastion.packages.models import File
-
-    file = _file(args.filename)
-    if file is None:
-        return 2
-    if file.state not in (File.PUBLISHED, File.PENDING):
-        print(f"error: {file.filename} is {file.state}", file=sys.stderr)
-        return 2
-    with transaction.atomic():
-        packages.hold_file(file, reason=args.reason or "held by an operator")
-    print(f"held {file.filename}")
-    return 0
+    return _change_state(args, release=False)
 
 
 def cmd_files(args: argparse.Namespace) -> int:

@@ -264,7 +264,7 @@ def test_mismatched_metadata(upload: Any, token: str) -> None:
     assert_nothing_written()
 
 
-def test_mismatched_dependencies(upload: Any, token: str) -> None:
+def test_field_omitted_from_the_form_is_taken_from_the_file(upload: Any, token: str) -> None:
     dist = builders.wheel("samplepkg", "1.0", requires_dist=["evil-dep>=1"])
     response = upload(dist, token, fields=dist.form(requires_dist=None))
     # The form omitted Requires-Dist: the file's own value is taken and shown.
@@ -398,7 +398,8 @@ def test_only_one_sdist_per_release(upload: Any, token: str) -> None:
     assert upload(builders.sdist("samplepkg", "1.0"), token).status_code == 200
     dist = builders.sdist("samplepkg", "1.0.0")
     response = upload(dist, token)
-    assert response.status_code == 400
+    assert_refused(response, 400, "Only one sdist may be uploaded per release.")
+    assert File.objects.count() == 1
 
 
 def test_description_must_render(upload: Any, token: str) -> None:
@@ -549,3 +550,19 @@ def test_popular_name_is_not_a_lookalike_of_a_local_project(
     settings.BASTION_RESERVE_PROTECTED_NAMES = False
     assert upload(builders.wheel("gunicorn", "99.0"), token).status_code == 200
     assert upload(builders.wheel("uvicorn", "99.0"), token).status_code == 200
+
+
+def test_license_file_must_exist_in_the_distribution(upload: Any, token: str) -> None:
+    meta = builders.metadata_text("samplepkg", "1.0").replace("Metadata-Version: 2.1", "Metadata-Version: 2.4") + ""
+    meta = meta.replace("Classifier:", "License-File: LICENSE\nClassifier:", 1)
+    dist = builders.wheel("samplepkg", "1.0", meta=meta)
+    fields = dist.form(metadata_version="2.4", license_file="LICENSE")
+    response = upload(dist, token, fields=fields)
+    assert_refused(
+        response, 400,
+        "License-File LICENSE does not exist in distribution file samplepkg-1.0-py3-none-any.whl at samplepkg-1.0.dist-info/licenses/LICENSE",
+    )
+    licensed = builders.wheel(
+        "samplepkg", "1.0", meta=meta, extra_members={"samplepkg-1.0.dist-info/licenses/LICENSE": b"MIT\n"}
+    )
+    assert upload(licensed, token, fields=licensed.form(metadata_version="2.4", license_file="LICENSE")).status_code == 200

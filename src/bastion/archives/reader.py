@@ -122,7 +122,10 @@ class Archive:
     def member(self, name: str) -> Member | None:
         by_name = self._by_name
         if by_name is None or len(by_name) != len(self.members):
-            by_name = self._by_name = {m.name: m for m in self.members}
+            by_name = {}
+            for m in self.members:
+                by_name.setdefault(m.name, m)  # the first of duplicated names, as before
+            self._by_name = by_name
         return by_name.get(name)
 
     def fatal_problems(self) -> list[Problem]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -179,21 +180,22 @@ def simple_response(
     return 200, [*headers, ("Content-Length", str(len(page.body)))], page.body
 
 
-_CONTENT_TYPES = {
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".tar.gz": "application/x-tar",  # not Content-Encoding gzip: clients must keep the bytes
-    ".metadata": "text/plain; charset=utf-8",
-}
+# By file-name ending, longest first. An sdist is not sent with Content-Encoding: gzip, which
+# would make clients unpack it on the fly.
+_CONTENT_TYPES = (
+    (".metadata", "text/plain; charset=utf-8"),
+    (".tar.gz", "application/x-tar"),
+    (".whl", "application/zip"),
+    (".zip", "application/zip"),
+)
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/[^/]+$")
 
 
 def package_content_type(filename: str) -> str:
-    if filename.endswith(".metadata"):
-        return _CONTENT_TYPES[".metadata"]
-    if filename.endswith(".tar.gz"):
-        return "application/x-tar"
-    return _CONTENT_TYPES.get(os.path.splitext(filename)[1], "application/octet-stream")
+    for ending, ctype in _CONTENT_TYPES:
+        if filename.endswith(ending):
+            return ctype
+    return "application/octet-stream"
 
 
 def package_path(public_root: Path, key: str) -> str | None:
@@ -204,11 +206,16 @@ def package_path(public_root: Path, key: str) -> str | None:
     return full if os.path.isfile(full) else None
 
 
-def package_headers(full: str, key: str, size: int) -> list[tuple[str, str]]:
+def package_etag(key: str) -> str:
+    """Files are immutable and hash-addressed: the key's digest is their ETag."""
+    return '"' + key.split("/")[2][:32] + ("m" if key.endswith(".metadata") else "") + '"'
+
+
+def package_headers(key: str, size: int) -> list[tuple[str, str]]:
     headers = [
         ("Content-Type", package_content_type(key)),
         ("Content-Length", str(size)),
-        ("ETag", '"' + key.split("/")[2][:32] + ("m" if key.endswith(".metadata") else "") + '"'),
+        ("ETag", package_etag(key)),
         ("Cache-Control", "max-age=31536000, public, immutable"),
         ("Access-Control-Allow-Origin", "*"),
         ("X-Content-Type-Options", "nosniff"),
@@ -237,12 +244,8 @@ def make_fast_path(
                     name = rest[:-1]
                 else:
                     return django_app(environ, start_response)
-                fmt = None
                 qs = environ.get("QUERY_STRING", "")
-                if qs:
-                    from urllib.parse import parse_qs
-
-                    fmt = (parse_qs(qs).get("format") or [None])[0]
+                fmt = (parse_qs(qs).get("format") or [None])[0] if qs else None
                 resp = simple_response(
                     cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
                 )
@@ -255,10 +258,9 @@ def make_fast_path(
                 full = package_path(public_root, key)
                 if full is not None:
                     size = os.path.getsize(full)
-                    headers = package_headers(full, key, size)
-                    etag = headers[2][1]
+                    headers = package_headers(key, size)
                     inm = environ.get("HTTP_IF_NONE_MATCH")
-                    if inm and etag in [t.strip() for t in inm.split(",")]:
+                    if inm and package_etag(key) in [t.strip() for t in inm.split(",")]:
                         start_response(_STATUS[304], headers[2:])
                         return [b""]
                     start_response(_STATUS[200], headers)

@@ -35,8 +35,8 @@ def project_files(project: Project) -> list[File]:
     return sorted(packages.published_files(project), key=_sort_key)
 
 
-def _versions(project: Project) -> list[str]:
-    versions = {f.release.version for f in packages.published_files(project)}
+def _versions(files: list[File]) -> list[str]:
+    """PEP 700 ``versions``: those with a published file, from the files already loaded."""
 
     def key(v: str) -> tuple[int, Any]:
         try:
@@ -44,7 +44,7 @@ def _versions(project: Project) -> list[str]:
         except InvalidVersion:
             return (1, v)
 
-    return sorted(versions, key=key)
+    return sorted({f.release.version for f in files}, key=key)
 
 
 def detail_json(project: Project, files: list[File]) -> bytes:
@@ -69,7 +69,7 @@ def detail_json(project: Project, files: list[File]) -> bytes:
         "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
         "name": project.normalized_name,
         "project-status": {"status": "active"},
-        "versions": _versions(project),
+        "versions": _versions(files),
         "files": entries,
     }
     return json.dumps(doc, separators=(",", ":")).encode()

@@ -92,7 +92,7 @@ def package_file(request: HttpRequest, key: str) -> HttpResponseBase:
     if full is None:
         raise Http404("No such file")
     size = os.path.getsize(full)
-    headers = fast.package_headers(full, key, size)
+    headers = fast.package_headers(key, size)
     response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(b"")

@@ -65,11 +65,6 @@ def scan_file(
         findings.append(Finding("archive-unreadable", Severity.MEDIUM,
                                 f"The file cannot be read: {exc}", os.path.basename(filename)))
         return _result(findings, started, filename)
-    # Archive.member() is a linear search; index the members once for this scan.
-    by_name = {}
-    for m in reversed(archive.members):
-        by_name[m.name] = m
-    archive.member = by_name.get  # type: ignore[method-assign,assignment]
     with archive:
         findings.extend(_scan_archive(archive, filename, rules, cfg, started))
     return _result(findings, started, filename)

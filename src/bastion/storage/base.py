@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import tempfile
@@ -14,6 +15,30 @@ from django.utils.module_loading import import_string
 def file_key(blake2_256: str, filename: str) -> str:
     """The storage key of a distribution file: hash-addressed like PyPI's ``/packages/`` URLs."""
     return f"{blake2_256[:2]}/{blake2_256[2:4]}/{blake2_256[4:]}/{filename}"
+
+
+def file_digests(fh: BinaryIO) -> tuple[int, dict[str, str]]:
+    """Size and the three digests PyPI records (MD5, SHA-256, BLAKE2b-256), in one read.
+
+    These are content checksums, not secrets; hashlib is the only implementation of
+    BLAKE2b with a 256-bit digest (PyCA offers BLAKE2b-512 only).
+    """
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha = hashlib.sha256()
+    b2 = hashlib.blake2b(digest_size=32)
+    size = 0
+    fh.seek(0)
+    while chunk := fh.read(1024 * 1024):
+        size += len(chunk)
+        md5.update(chunk)
+        sha.update(chunk)
+        b2.update(chunk)
+    fh.seek(0)
+    return size, {
+        "md5_digest": md5.hexdigest(),
+        "sha256_digest": sha.hexdigest(),
+        "blake2_256_digest": b2.hexdigest(),
+    }
 
 
 class Storage(Protocol):

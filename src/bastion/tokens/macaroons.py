@@ -16,7 +16,6 @@ understand denies.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import time
@@ -169,7 +168,3 @@ def token_digest(token: str) -> str:
     digest = hashes.Hash(hashes.SHA256())
     digest.update(token.encode())
     return digest.finalize().hex()
-
-
-def urlsafe(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")

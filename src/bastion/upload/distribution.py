@@ -127,6 +127,8 @@ def check_filename_matches(
 class Inspected:
     metadata: bytes
     metadata_kind: str  # "METADATA" or "PKG-INFO"
+    names: frozenset[str]  # every member, so later checks need not reopen the archive
+    license_prefix: str  # where License-File paths are relative to
 
 
 def _invalid(message: str) -> DistributionError:
@@ -212,7 +214,12 @@ def _inspect_wheel(archive: Archive, filename: str) -> Inspected:
     } - {dist_info}
     if other_dist_infos:
         raise _invalid(f"Wheel has more than one .dist-info folder: {sorted(other_dist_infos)[0]}")
-    return Inspected(_read(archive, f"{dist_info}/METADATA"), "METADATA")
+    return Inspected(
+        _read(archive, f"{dist_info}/METADATA"),
+        "METADATA",
+        frozenset(names),
+        f"{dist_info}/licenses/",
+    )
 
 
 def _inspect_sdist(archive: Archive) -> Inspected:
@@ -223,22 +230,14 @@ def _inspect_sdist(archive: Archive) -> Inspected:
     pkg_info = f"{top}/PKG-INFO"
     if pkg_info not in set(archive.names):
         raise _invalid(f"PKG-INFO not found at {pkg_info}")
-    return Inspected(_read(archive, pkg_info), "PKG-INFO")
+    return Inspected(_read(archive, pkg_info), "PKG-INFO", frozenset(archive.names), f"{top}/")
 
 
-def check_license_files(
-    license_files: list[str], fh: BinaryIO, filename: str, filetype: str, limits: Limits
-) -> None:
-    if not license_files:
-        return
-    with open_archive(fh, limits) as archive:
-        names = set(archive.names)
-        if filetype == "bdist_wheel":
-            prefix = "-".join(filename.split("-")[:2]) + ".dist-info/licenses/"
-        else:
-            prefix = next(iter(archive.top_level_names())) + "/"
-        for lf in license_files:
-            if prefix + lf not in names:
-                raise DistributionError(
-                    f"License-File {lf} does not exist in distribution file {filename} at {prefix + lf}"
-                )
+def check_license_files(license_files: list[str], inspected: Inspected, filename: str) -> None:
+    """PEP 639: every License-File must be in the distribution."""
+    for lf in license_files:
+        path = inspected.license_prefix + lf
+        if path not in inspected.names:
+            raise DistributionError(
+                f"License-File {lf} does not exist in distribution file {filename} at {path}"
+            )

@@ -18,7 +18,6 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from packaging.metadata import Metadata, RawMetadata
-from packaging.utils import canonicalize_name
 from readme_renderer import markdown as md_renderer
 from readme_renderer import rst as rst_renderer
 from readme_renderer import txt as txt_renderer
@@ -27,8 +26,8 @@ from bastion.accounts.models import User
 from bastion.archives import Limits
 from bastion.names.services import check_new_project_name
 from bastion.packages import services as packages
-from bastion.packages.models import File, Project, Release
-from bastion.storage import file_key, get_storage
+from bastion.packages.models import File, Project
+from bastion.storage import file_digests, file_key, get_storage
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
 from bastion.tokens.policy import Action, Identity, authorize
@@ -203,25 +202,6 @@ def render_description(meta: Metadata) -> str:
     return rendered
 
 
-def _digests(fh: BinaryIO) -> tuple[int, dict[str, str]]:
-    md5 = hashlib.md5(usedforsecurity=False)
-    sha = hashlib.sha256()
-    b2 = hashlib.blake2b(digest_size=32)
-    size = 0
-    fh.seek(0)
-    while chunk := fh.read(1024 * 1024):
-        size += len(chunk)
-        md5.update(chunk)
-        sha.update(chunk)
-        b2.update(chunk)
-    fh.seek(0)
-    return size, {
-        "md5_digest": md5.hexdigest(),
-        "sha256_digest": sha.hexdigest(),
-        "blake2_256_digest": b2.hexdigest(),
-    }
-
-
 def _size_limit(project: Project | None) -> int:
     limit = int(settings.BASTION_MAX_FILE_SIZE)
     if project is not None and project.upload_limit:
@@ -291,7 +271,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
                 f"{total_limit // (1024**3)} GB. See {HELP}#project-size-limit"
             )
 
-    size, computed = _digests(req.content)
+    size, computed = file_digests(req.content)
     for field, value in supplied.items():
         if not hmac.compare_digest(value, computed[field]):
             raise UploadError(
@@ -346,9 +326,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         inspected = distribution.inspect(req.content, filename, filetype, limits)
         file_raw = metadata.parse_file_metadata(inspected.metadata)
         metadata.compare(form_raw, file_raw, inspected.metadata_kind)
-        distribution.check_license_files(
-            list(meta.license_files or []), req.content, filename, filetype, limits
-        )
+        distribution.check_license_files(list(meta.license_files or []), inspected, filename)
     except (distribution.DistributionError, metadata.MetadataError) as exc:
         raise UploadError(str(exc)) from exc
     # The file's own metadata becomes the release's: it is what installers read.
@@ -390,7 +368,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             release, _ = packages.get_or_create_release(
                 project,
                 file_meta.version,
-                metadata=_jsonable(file_raw),
+                metadata=dict(file_raw),
                 description_html=description_html,
                 uploader=user,
                 request=req.request,
@@ -435,17 +413,3 @@ def _merged(form_raw: RawMetadata, file_raw: RawMetadata) -> RawMetadata:
     merged: dict[str, Any] = dict(form_raw)
     merged.update(file_raw)
     return merged  # type: ignore[return-value]
-
-
-def _jsonable(raw: RawMetadata) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in dict(raw).items():
-        out[key] = value
-    return out
-
-
-def normalized(name: str) -> str:
-    return canonicalize_name(name)
-
-
-__all__ = ["Release", "UploadError", "UploadRequest", "handle_upload"]

@@ -21,17 +21,20 @@ log = logging.getLogger(__name__)
 def scan_pending_file(file_id: int) -> str:
     """Scan one pending file and decide: clean -> published, malicious -> held,
     suspicious -> ``BASTION_SUSPICIOUS_ACTION`` (``publish`` and flag, or ``hold``)."""
-    from bastion.scanning import scan_file
-
     file = File.objects.select_related("release__project").filter(pk=file_id).first()
     if file is None or file.state != File.PENDING:
         return "skipped"
-    storage = get_storage()
-    with storage.open(file.storage_key) as fh:
+    verdict, score, findings = _scan(file)
+    return apply_verdict(file_id, verdict, score, findings)
+
+
+def _scan(file: File) -> tuple[str, float, list[dict[str, Any]]]:
+    """Scan a stored file with the current rules: (verdict, score, findings as JSON)."""
+    from bastion.scanning import scan_file
+
+    with get_storage().open(file.storage_key) as fh:
         result = scan_file(fh, file.filename)
-    return apply_verdict(
-        file_id, result.verdict, result.score, [f.to_json() for f in result.findings]
-    )
+    return str(result.verdict), result.score, [f.to_json() for f in result.findings]
 
 
 def apply_verdict(
@@ -59,22 +62,18 @@ def apply_verdict(
 def rescan(file: File) -> str:
     """Scan a file again with the current rules. A published file that is now malicious is
     held; the verdict and findings are updated whatever the outcome."""
-    from bastion.scanning import scan_file
-
-    with get_storage().open(file.storage_key) as fh:
-        result = scan_file(fh, file.filename)
-    findings = [f.to_json() for f in result.findings]
+    verdict, score, findings = _scan(file)
     with transaction.atomic():
         locked = File.objects.select_for_update().select_related("release__project").get(pk=file.pk)
-        locked.scan_verdict = str(result.verdict)
-        locked.scan_score = result.score
+        locked.scan_verdict = verdict
+        locked.scan_score = score
         locked.scan_findings = findings
         locked.scanned_at = timezone.now()
-        if result.verdict == "malicious" and locked.state == File.PUBLISHED:
+        if verdict == "malicious" and locked.state == File.PUBLISHED:
             packages.hold_file(locked, reason="rescan verdict: malicious", verdict="malicious")
             return "held"
         locked.save(update_fields=["scan_verdict", "scan_score", "scan_findings", "scanned_at"])
-    return str(result.verdict)
+    return verdict
 
 
 def _notify_held(sender: Any, file_id: int, verdict: str, **kwargs: Any) -> None:
@@ -114,6 +113,8 @@ packages.file_held.connect(_notify_held, dispatch_uid="bastion.upload.notify_hel
 
 def _enqueue_scan(sender: Any, file_id: int, **kwargs: Any) -> None:
     result = scan_pending_file.enqueue(file_id)
+    # Only a backend that runs tasks at once reports errors here; the database backend's
+    # worker logs its own. A failed scan leaves the file pending, never published.
     for error in getattr(result, "errors", []):
         log.error("scan task failed: %s", error.traceback)
 
