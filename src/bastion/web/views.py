@@ -5,31 +5,25 @@ state only through the domains' services."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from uuid import UUID
 
 import nh3
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.db import transaction
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
     HttpResponsePermanentRedirect,
-    HttpResponseRedirect,
 )
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from bastion.events import services as events
 from bastion.index.jsonapi import latest_release
@@ -39,7 +33,7 @@ from bastion.packages.models import File, Project, Release
 from bastion.tokens import services as tokens
 from bastion.tokens.policy import Action, Decision, authorize, session_identity
 from bastion.web import queries
-from bastion.web.forms import LoginForm, SearchForm, TokenCreateForm, YankForm
+from bastion.web.forms import SearchForm, TokenCreateForm
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -181,37 +175,6 @@ def _release_page(
 
 
 # ---------------------------------------------------------------------------------------------
-# Logging in and out
-
-
-class LoginView(auth_views.LoginView):
-    """Django's login view (it rotates the session key and only follows a ``next`` URL that
-    ``url_has_allowed_host_and_scheme`` accepts), with an audit event on success."""
-
-    template_name = "web/login.html"
-    authentication_form = LoginForm
-    redirect_authenticated_user = True
-
-    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
-        response = super().form_valid(form)
-        user = form.get_user()
-        events.record(
-            "account:login",
-            subject_kind="user",
-            subject_name=user.get_username(),
-            subject_id=user.pk,
-            actor=user,
-            request=self.request,
-            method="password",
-        )
-        return response
-
-
-class LogoutView(auth_views.LogoutView):
-    """POST only (Django's default); ``next`` is followed only if it stays on this site."""
-
-
-# ---------------------------------------------------------------------------------------------
 # The account page: projects, tokens, security history
 
 
@@ -238,137 +201,6 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(request, "web/account.html", _account_context(request))
 
 
-@never_cache
-@require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("account"))
-    decision = _decide(request, Action.CREATE_TOKEN)
-    if not decision:
-        return forbidden(request, decision.reason)
-    user = request.user
-    form = TokenCreateForm(
-        request.POST,
-        projects=[r.project for r in queries.roles_of(user)],
-    )
-    if form.is_valid():
-        days = form.cleaned_data["expires_days"]
-        project = form.cleaned_data["project"]
-        try:
-            raw, token = tokens.create_token(
-                user,
-                form.cleaned_data["name"],
-                projects=[project] if project else None,
-                expires=timezone.now() + timedelta(days=days) if days else None,
-                upload_only=form.cleaned_data["upload_only"],
-                request=request,
-            )
-        except tokens.TokenRequestError as exc:
-            form.add_error(None, str(exc))
-        else:
-            # The token is in this response only: it is never stored, and the page is not cached.
-            context = {"raw": raw, "token": token, "upload_url": public_url(request, "/legacy/")}
-            return render(request, "web/token_created.html", context)
-    return render(request, "web/account.html", _account_context(request, form), status=400)
-
-
-@require_POST
-def token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("account"))
-    token = next((t for t in tokens.tokens_of(request.user) if t.pk == token_id), None)
-    if token is None:
-        raise Http404("No such token.")
-    tokens.revoke(token, actor=request.user, request=request)
-    messages.success(request, f"The token \u201c{token.name}\u201d was revoked.")
-    return redirect("account")
-
-
-@require_POST
-def token_revoke_all(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("account"))
-    with transaction.atomic():
-        count = tokens.revoke_all(request.user, actor=request.user, request=request)
-    messages.success(request, f"{count} token{'' if count == 1 else 's'} revoked.")
-    return redirect("account")
-
-
-# ---------------------------------------------------------------------------------------------
-# Managing a project (owners)
-
-
-def _managed_project(name: str) -> Project:
-    project = packages.get_project(name)
-    if project is None:
-        raise Http404("No such project.")
-    return project
-
-
-@never_cache
-@require_safe
-def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    project = _managed_project(name)
-    if name != project.normalized_name:
-        return HttpResponsePermanentRedirect(
-            reverse("manage-project", args=[project.normalized_name])
-        )
-    decision = _decide(request, Action.YANK, project)
-    if not decision:
-        return forbidden(request, decision.reason)
-    context = {
-        "project": project,
-        "releases": queries.releases_for_management(project),
-        "yank_form": YankForm(),
-    }
-    return render(request, "web/manage_project.html", context)
-
-
-def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool) -> HttpResponse:
-    manage_url = reverse("manage-project", args=[packages.normalize(name)])
-    if not request.user.is_authenticated:
-        return redirect_to_login(manage_url)
-    project = _managed_project(name)
-    form = YankForm(request.POST)
-    with transaction.atomic():
-        decision = _decide(request, Action.YANK, project)
-        if not decision:
-            return forbidden(request, decision.reason)
-        release = packages.find_release(project, version)
-        if release is None:
-            raise Http404("No such release.")
-        if yank:
-            if not form.is_valid():
-                messages.error(request, "The reason is too long (1000 characters at most).")
-                return HttpResponseRedirect(manage_url)
-            packages.yank(
-                release,
-                reason=form.cleaned_data["reason"],
-                actor=request.user,
-                request=request,
-            )
-            done = f"Release {release.version} was yanked."
-        elif release.yanked:
-            packages.unyank(release, actor=request.user, request=request)
-            done = f"Release {release.version} is no longer yanked."
-        else:
-            done = f"Release {release.version} was not yanked."
-    messages.success(request, done)
-    return HttpResponseRedirect(manage_url)
-
-
-@require_POST
-def release_yank(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    return _change_release(request, name, version, yank=True)
-
-
-@require_POST
-def release_unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    return _change_release(request, name, version, yank=False)
-
-
 def check_name(request: HttpRequest) -> HttpResponse:
     """The name policy as a publisher meets it at first upload, without uploading."""
     from bastion.names.services import check_new_project_name
@@ -383,4 +215,6 @@ def check_name(request: HttpRequest) -> HttpResponse:
         local = list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
         user_id = request.user.pk if request.user.is_authenticated else None
         verdict = check_new_project_name(name, user_id=user_id, extra_protected=local)
-    return render(request, "web/check_name.html", {"name": name, "verdict": verdict, "exists": exists})
+    return render(
+        request, "web/check_name.html", {"name": name, "verdict": verdict, "exists": exists}
+    )
