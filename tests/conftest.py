@@ -26,14 +26,30 @@ def _private_storage(settings: Any, tmp_path: Any) -> None:
 def make_user(db: Any) -> Callable[..., Any]:
     from bastion.accounts.services import create_user
 
-    def make(name: str = "alice", *, admin: bool = False, email: str | None = None) -> Any:
-        return create_user(
+    def make(
+        name: str = "alice",
+        *,
+        admin: bool = False,
+        email: str | None = None,
+        two_factor: bool = True,
+        email_verified: bool = True,
+    ) -> Any:
+        """A user; by default with TOTP enrolled (``user.totp_seed`` holds the secret) and a
+        verified email, as uploading and managing require."""
+        from bastion.accounts import mfa
+
+        user = create_user(
             name,
             email=email or f"{name}@example.com",
             password=PASSWORD,
             is_admin=admin,
-            email_verified=True,
+            email_verified=email_verified,
         )
+        user.totp_seed = None
+        if two_factor:
+            user.totp_seed = mfa.new_totp_secret()
+            mfa.enrol_totp_unverified(user, user.totp_seed)
+        return user
 
     return make
 

@@ -38,16 +38,31 @@ def test_every_command_has_help(capsys: Any) -> None:
 
 def test_user_and_token_create(capsys: Any) -> None:
     code, out, _ = run(capsys, "user", "create", "carol", "--email", "c@example.com", "--password-stdin",
-                       "--json", stdin="a sufficiently long passphrase\n")
-    assert code == 0 and json.loads(out)["name"] == "carol"
+                       "--with-totp", "--json", stdin="a sufficiently long passphrase\n")
+    created = json.loads(out)
+    assert code == 0 and created["name"] == "carol"
+    assert created["totp_uri"].startswith("otpauth://totp/") and "secret=" in created["totp_uri"]
     from bastion.accounts.models import User
 
-    assert User.objects.get(username="carol").email_verified
+    carol = User.objects.get(username="carol")
+    assert carol.email_verified and carol.has_totp
+    # The secret is stored encrypted, never as printed.
+    secret = created["totp_uri"].split("secret=")[1].split("&")[0]
+    assert secret not in carol.totp_secret
     code, out, _ = run(capsys, "token", "create", "carol", "--expires", "30d")
     assert code == 0 and out.strip().startswith("bastion-")
     code, out, _ = run(capsys, "token", "list", "carol", "--json")
     (row,) = json.loads(out)
     assert row["expires"] is not None and row["last_used"] is None
+
+
+def test_token_create_refused_without_two_factor(capsys: Any) -> None:
+    code, _, _ = run(capsys, "user", "create", "erin", "--email", "e@example.com", "--password-stdin",
+                     stdin="a sufficiently long passphrase\n")
+    assert code == 0
+    code, out, err = run(capsys, "token", "create", "erin")
+    assert code == 2 and not out
+    assert "Two-factor authentication is required" in err and "--with-totp" in err
 
 
 def test_user_create_refuses_weak_password(capsys: Any) -> None:

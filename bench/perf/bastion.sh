@@ -83,7 +83,7 @@ NAME_OVERRIDES="${BENCH_NAME_OVERRIDES-}"
 
 make_user() { # datadir -> prints the token
   local dir=$1
-  BASTION_DATA_DIR="$dir" "${BASTION_CMD[@]}" user create "$USER_" --email "$EMAIL" --password-stdin <<<"$PASS_" >/dev/null
+  BASTION_DATA_DIR="$dir" "${BASTION_CMD[@]}" user create "$USER_" --email "$EMAIL" --password-stdin --with-totp <<<"$PASS_" >/dev/null
   if [[ -n $NAME_OVERRIDES ]]; then
     BASTION_DATA_DIR="$dir" "$ROOT/.venv/bin/python" - "$USER_" $NAME_OVERRIDES <<'PY'
 import sys

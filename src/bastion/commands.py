@@ -56,6 +56,11 @@ def register(subparsers: Any) -> None:
         required=True,
         help="Read the password from standard input (first line).",
     )
+    p.add_argument(
+        "--with-totp",
+        action="store_true",
+        help="Enrol an authenticator app (TOTP) and print its provisioning URI once.",
+    )
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.set_defaults(handler=cmd_user_create)
 
@@ -244,10 +249,24 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    uri = None
+    if args.with_totp:
+        from bastion.accounts import mfa
+
+        secret = mfa.new_totp_secret()
+        mfa.enrol_totp_unverified(user, secret)
+        uri = mfa.provisioning_uri(user, secret)
     if args.json:
-        print(json.dumps({"id": user.pk, "name": user.username, "admin": args.admin}))
+        print(
+            json.dumps(
+                {"id": user.pk, "name": user.username, "admin": args.admin, "totp_uri": uri}
+            )
+        )
     else:
         print(f"created user {user.username}")
+        if uri:
+            # Shown once: the secret is stored encrypted and never printed again.
+            print(f"TOTP provisioning URI (add it to an authenticator app): {uri}")
     return 0
 
 
@@ -269,6 +288,15 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
     user = _user(args.name)
     if user is None:
+        return 2
+    from bastion.tokens.policy import Action, authorize, session_identity
+
+    # The operator speaks for the user here, so the user's own permission applies.
+    decision = authorize(session_identity(user), Action.CREATE_TOKEN)
+    if not decision:
+        print(f"error: {decision.reason}", file=sys.stderr)
+        if "Two-factor" in decision.reason:
+            print("hint: users made with `bastion user create --with-totp` have TOTP.", file=sys.stderr)
         return 2
     try:
         expires = timezone.now() + parse_duration(args.expires) if args.expires else None

@@ -7,6 +7,7 @@ from pathlib import Path
 import dj_database_url
 
 from bastion import config
+from bastion.ratelimit import parse_rates
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = config.data_dir()
@@ -20,7 +21,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bastion.adminsite.BastionAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bastion.web.middleware.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "bastion.urls"
@@ -169,6 +171,27 @@ EMAIL_BACKEND = config.env(
     "BASTION_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = config.env("BASTION_FROM_EMAIL", "bastion@localhost")
+
+# Accounts and authorisation (docs/security.md).
+# 2FA (TOTP or WebAuthn) required before creating tokens, managing projects or uploading.
+BASTION_REQUIRE_2FA = config.env_bool("BASTION_REQUIRE_2FA", True)
+# How long a re-authentication covers sensitive actions (2FA changes, email, adding an owner).
+BASTION_REAUTH_SECONDS = config.env_int("BASTION_REAUTH_SECONDS", 900)
+# Self-service sign-up on the web (off: accounts are made by `bastion user create` or an admin).
+BASTION_ALLOW_REGISTRATION = config.env_bool("BASTION_ALLOW_REGISTRATION", False)
+BASTION_SITE_NAME = config.env("BASTION_SITE_NAME", "bastion") or "bastion"
+# WebAuthn relying party id: a registrable domain, default the host of BASTION_BASE_URL or of
+# the request. Browsers refuse IP addresses: use http://localhost:8000, not 127.0.0.1.
+BASTION_WEBAUTHN_RP_ID = config.env("BASTION_WEBAUTHN_RP_ID", "") or ""
+# Offline breached-password list: a file of SHA-1 hashes (docs/security.md shows how to build it).
+BASTION_BREACHED_PASSWORDS_FILE = config.env("BASTION_BREACHED_PASSWORDS_FILE", "") or ""
+# Public keys of secret-scanning partners (GitHub's JSON format) for leaked-token disclosure.
+BASTION_DISCLOSURE_KEYS_FILE = config.env("BASTION_DISCLOSURE_KEYS_FILE", "") or ""
+BASTION_INVITATION_HOURS = config.env_int("BASTION_INVITATION_HOURS", 72)
+# "scope.ip=N/period,scope.user=N/period,...": see bastion.ratelimit.SCOPES for the defaults.
+BASTION_RATE_LIMITS = parse_rates(config.env("BASTION_RATE_LIMITS", "") or "")
+BASTION_BEHIND_PROXY = config.env_bool("BASTION_BEHIND_PROXY", False)
+RATELIMIT_USE_CACHE = "default"
 
 CACHES = {
     "default": {

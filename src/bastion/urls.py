@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("legacy/", upload.upload, name="upload"),
     path("legacy", upload.legacy_without_slash),
+    path("_/", include("bastion.tokens.urls")),
     path("admin/", admin.site.urls),
     re_path(r"^static/(?P<path>.*)$", static_serve, {"document_root": settings.STATIC_ROOT}),
     path("", include("bastion.web.urls")),

@@ -82,6 +82,7 @@ def published(live_index: LiveIndex, tmp_path_factory: pytest.TempPathFactory) -
         "--email",
         "p@example.com",
         "--password-stdin",
+        "--with-totp",
         stdin=PASSWORD + "\n",
     )
     token = live_index.bastion("token", "create", "publisher").stdout.strip()

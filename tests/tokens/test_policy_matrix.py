@@ -25,8 +25,8 @@ EXPECTED: dict[str, set[Action]] = {
     "anonymous": set(),
     "stranger session": {A.CREATE_PROJECT, A.CREATE_TOKEN},
     "maintainer session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.UPLOAD},
-    "owner session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.UPLOAD, A.YANK, A.MANAGE_ROLES},
-    "admin session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.YANK, A.MANAGE_ROLES, A.ADMIN},
+    "owner session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.UPLOAD, A.YANK, A.DELETE, A.MANAGE_ROLES},
+    "admin session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.YANK, A.DELETE, A.MANAGE_ROLES, A.ADMIN},
     "frozen owner session": set(),
     "owner user token": {A.CREATE_PROJECT, A.UPLOAD},
     "owner token for samplepkg": {A.UPLOAD},
@@ -98,7 +98,7 @@ def test_matrix(identities: tuple[dict[str, Identity], Any], identity_name: str)
     assert set(ids) == set(EXPECTED)
     identity = ids[identity_name]
     for action in Action:
-        target = project if action in (A.UPLOAD, A.YANK, A.MANAGE_ROLES) else None
+        target = project if action in (A.UPLOAD, A.YANK, A.DELETE, A.MANAGE_ROLES) else None
         decision = authorize(identity, action, target)
         expected = action in EXPECTED[identity_name]
         assert bool(decision) is expected, (identity_name, action, decision.reason)

@@ -12,6 +12,9 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
+from bastion.accounts.models import has_two_factor
 from bastion.packages import services as packages
 from bastion.packages.models import Project, Role
 from bastion.tokens import macaroons
@@ -29,6 +32,7 @@ class Action(enum.StrEnum):
     UPLOAD = "upload"
     CREATE_PROJECT = "create-project"
     YANK = "yank"
+    DELETE = "delete"
     MANAGE_ROLES = "manage-roles"
     CREATE_TOKEN = "create-token"  # noqa: S105 - an action name, not a secret
     ADMIN = "admin"
@@ -36,12 +40,18 @@ class Action(enum.StrEnum):
 
 #: What each project role may do on its project.
 ROLE_GRANTS: dict[str, frozenset[Action]] = {
-    Role.OWNER: frozenset({Action.UPLOAD, Action.YANK, Action.MANAGE_ROLES}),
+    Role.OWNER: frozenset({Action.UPLOAD, Action.YANK, Action.DELETE, Action.MANAGE_ROLES}),
     Role.MAINTAINER: frozenset({Action.UPLOAD}),
 }
 #: The only actions an API token can ever be used for.
 TOKEN_GRANTS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT})
-PROJECT_ACTIONS = frozenset({Action.UPLOAD, Action.YANK, Action.MANAGE_ROLES})
+PROJECT_ACTIONS = frozenset({Action.UPLOAD, Action.YANK, Action.DELETE, Action.MANAGE_ROLES})
+#: Actions that need a second factor on the account while ``BASTION_REQUIRE_2FA`` is on (as
+#: PyPI: no uploads, no management, no tokens without 2FA). Setting 2FA up needs none, of course.
+MFA_ACTIONS = frozenset(Action)
+#: Actions that need a verified email address (someone to tell when a token leaks or a file is held).
+VERIFIED_EMAIL_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT, Action.CREATE_TOKEN})
+HELP = "https://pypi.org/help/"
 
 
 class IdentityKind(enum.StrEnum):
@@ -91,6 +101,30 @@ def authorize(identity: Identity, action: Action, project: Project | None = None
         return _deny(INVALID_AUTH)
     if action in PROJECT_ACTIONS and project is None:
         return _deny("This action needs a project.")
+    if action in VERIFIED_EMAIL_ACTIONS and not user.email_verified:
+        if identity.kind is IdentityKind.TOKEN:
+            return _deny(
+                f"User '{user.username}', associated with the API token used, does not have a "
+                "verified primary email address. Please add a verified primary email before "
+                f"attempting to upload. See {HELP}#verified-email for more information."
+            )
+        return _deny("Verify your email address first: the link is in the email we sent you.")
+    if (
+        action in MFA_ACTIONS
+        and getattr(settings, "BASTION_REQUIRE_2FA", True)
+        and not has_two_factor(user)
+    ):
+        if identity.kind is IdentityKind.TOKEN:
+            return _deny(
+                f"User '{user.username}', associated with the API token used, does not have "
+                "two-factor authentication enabled. Please enable two-factor authentication "
+                f"before attempting to upload. See {HELP}#two-factor-authentication for more "
+                "information."
+            )
+        return _deny(
+            "Two-factor authentication is required: set up an authenticator app or a security "
+            "key on your account page first."
+        )
 
     if identity.kind is IdentityKind.TOKEN:
         if action not in TOKEN_GRANTS:

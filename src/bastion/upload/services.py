@@ -22,6 +22,7 @@ from readme_renderer import markdown as md_renderer
 from readme_renderer import rst as rst_renderer
 from readme_renderer import txt as txt_renderer
 
+from bastion import ratelimit
 from bastion.accounts.models import User
 from bastion.archives import Limits
 from bastion.names.services import check_new_project_name
@@ -224,6 +225,8 @@ def handle_upload(req: UploadRequest) -> UploadResult:
     identity = authenticate(req.authorization)
     user = identity.user
     assert user is not None
+    ratelimit.check(req.request, "upload", user=user)
+    ratelimit.hit(req.request, "upload", user=user)
     filetype, pyversion, supplied = check_form(req)
 
     form_raw: RawMetadata
@@ -242,6 +245,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         decision = authorize(identity, Action.CREATE_PROJECT)
         if not decision:
             raise UploadError(decision.reason, 403)
+        ratelimit.check(req.request, "project-create", user=user)
         check_project_name(name, user)
     else:
         decision = authorize(identity, Action.UPLOAD, project)
@@ -365,6 +369,9 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         with transaction.atomic():
             if project is None:
                 project = packages.create_project(name, user, request=req.request)
+                transaction.on_commit(
+                    lambda: ratelimit.hit(req.request, "project-create", user=user)
+                )
             release, _ = packages.get_or_create_release(
                 project,
                 file_meta.version,

@@ -8,7 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from bastion import ratelimit
 from bastion.packages.models import Project
+from bastion.ratelimit import RateLimited
 from bastion.upload.services import UploadError, UploadRequest, handle_upload
 
 
@@ -38,6 +40,12 @@ def _request_too_large(request: HttpRequest) -> bool:
 @csrf_exempt
 @require_http_methods(["POST"])
 def upload(request: HttpRequest) -> HttpResponse:
+    try:
+        ratelimit.check(request, "upload")
+    except RateLimited as exc:
+        response = error_response(429, exc.message)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     if _request_too_large(request):
         return error_response(
             413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
@@ -72,6 +80,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         handle_upload(req)
     except UploadError as exc:
         return error_response(exc.status, exc.message)
+    except RateLimited as exc:
+        response = error_response(429, exc.message)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     return HttpResponse(b"", status=200, content_type="text/plain")
 
 

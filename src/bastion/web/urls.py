@@ -1,6 +1,6 @@
 """URLs of the pages for people (mounted at the site root, after the index's own URLs)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from bastion.web import auth, manage, tokens, views
 
@@ -26,4 +26,7 @@ urlpatterns = [
         manage.release_unyank,
         name="release-unyank",
     ),
+    path("", include("bastion.web.urls_twofactor")),
+    path("", include("bastion.web.urls_email_views")),
+    path("", include("bastion.web.urls_roles")),
 ]
