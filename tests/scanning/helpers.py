@@ -39,12 +39,13 @@ def sdist(files: dict[str, str | bytes], top: str = "demo-1.0", links: dict[str,
     return buf.getvalue()
 
 
-def wheel(files: dict[str, str | bytes], dist: str = "demo-1.0") -> bytes:
+def wheel(files: dict[str, str | bytes], dist: str = "demo-1.0", tag: str | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, content in files.items():
             zf.writestr(name, content)
-        zf.writestr(f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+        zf.writestr(f"{dist}.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\n" + (f"Tag: {tag}\n" if tag else ""))
         zf.writestr(f"{dist}.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\n")
     return buf.getvalue()
 

@@ -211,6 +211,8 @@ def _scan_archive(
     evidence: list[FileEvidence] = []
     binaries: list[str] = []
     metadata_text: list[str] = []
+    wheel_text = ""
+    code_bytes = 0  # what the package's own library modules hold, comments and blanks aside
     for member, data in archive.iter_files(cfg.max_file_bytes):
         if time.perf_counter() > deadline:
             findings.append(Finding("scan-time-limit", Severity.MEDIUM,
@@ -227,9 +229,13 @@ def _scan_archive(
         base = rel.rsplit("/", 1)[-1]
         if base in ("PKG-INFO", "METADATA", "requires.txt") and len(data) < 200_000:
             metadata_text.append(data.decode("utf-8", "replace"))
+        if is_wheel and base == "WHEEL" and rel.count("/") == 1 and len(data) < 10_000:
+            wheel_text = data.decode("utf-8", "replace")
         role = role_of(rel, is_wheel) if ftype in ("python", "pth") else (
             "test" if role_of(rel) == "test" else "data")
         ev = FileEvidence(member.name, rel, role, ftype)
+        if ftype == "python" and role in ("module", "init") and code_bytes < NO_CODE_BYTES:
+            code_bytes += _code_size(data)
         if ftype in ("python", "pth", "script"):
             ev.text = data[: cfg.max_python_bytes].decode("utf-8", "replace")
         hits = match(rules, data) if ftype != "binary" else []
@@ -243,9 +249,9 @@ def _scan_archive(
                     whole = archive.read(member.name, min(member.size, MAX_TAIL_READ))
                 except Exception:  # reading problems are recorded by the archive
                     whole = b""
-                head = max(0, len(whole) - TAIL_BYTES)
-                _token_facts(ev, whole[head:], "(end of a file too large to read whole)",
-                             whole.count(b"\n", 0, head))
+                start = max(0, len(whole) - TAIL_BYTES)
+                _token_facts(ev, whole[start:], "(end of a file too large to read whole)",
+                             whole.count(b"\n", 0, start))
         elif ftype == "pth":
             _pth_evidence(ev, data, cfg)
         if ev.py is not None:
@@ -293,7 +299,80 @@ def _scan_archive(
                 "Contains a Discord webhook or Telegram bot token.", ev.path,
                 w.line if w else None, w.detail[:120] if w else None))
     findings.extend(_archive_level(evidence, binaries, is_wheel, small))
+    findings.extend(_placeholder_findings(evidence, code_bytes < NO_CODE_BYTES))
+    if is_wheel and binaries and _pure_wheel(wheel_text):
+        findings.extend(_pure_wheel_extension(evidence, binaries))
     return findings
+
+
+NO_CODE_BYTES = 200
+COMMENT_LINE = re.compile(rb"^\s*(#.*)?$", re.MULTILINE)
+
+
+def _code_size(data: bytes) -> int:
+    """Bytes of a Python file that are not blank lines or comments."""
+    return len(COMMENT_LINE.sub(b"", data[:64_000]).strip())
+
+
+def _placeholder_findings(evidence: list[FileEvidence], no_code: bool) -> list[Finding]:
+    """A package with no code of its own whose setup.py is all it does.
+
+    Such a package gives nothing to whoever installs it: it exists to hold a name (dependency
+    confusion, typosquatting) and, when its install hook runs a program or the installation is
+    made to fail, to act on the machine that resolved the name.
+    """
+    setup = next((e for e in evidence if e.role == "setup" and e.filetype == "python"), None)
+    if not no_code or setup is None:
+        return []
+    out: list[Finding] = []
+    w = setup.where("install-hook-proc")
+    if w is not None:
+        out.append(Finding(
+            "install-hook-without-code", Severity.HIGH,
+            "A package with no code of its own starts a program from its install command: "
+            "installing it is all it is for.", setup.path, w.line, setup.excerpt(w.line)))
+    w = setup.where("blocks-install")
+    if w is not None:
+        out.append(Finding(
+            "name-placeholder", Severity.HIGH,
+            "A package with no code whose setup.py lets the archive be built but makes every "
+            "installation fail: a placeholder that holds a name (dependency confusion).",
+            setup.path, w.line, setup.excerpt(w.line) or w.detail[:160]))
+    return out
+
+
+def _pure_wheel(wheel_text: str) -> bool:
+    """The WHEEL file declares a pure-Python wheel (no compiled code)."""
+    tags = re.findall(r"(?m)^Tag:\s*(\S+)", wheel_text)
+    return bool(tags) and all(t.endswith("-none-any") for t in tags)
+
+
+def _pure_wheel_extension(evidence: list[FileEvidence], binaries: list[str]) -> list[Finding]:
+    """A wheel tagged as pure Python that imports a compiled extension on import.
+
+    Build tools tag a wheel with compiled modules for its platform; one slipped into a
+    ``py3-none-any`` wheel was put there by hand, and importing it runs native code nobody can
+    review.
+    """
+    for b in binaries:
+        base = b.rsplit("/", 1)[-1]
+        if not base.endswith((".so", ".pyd")):
+            continue
+        stem = re.escape(base.split(".", 1)[0])
+        pattern = re.compile(rf"\bfrom\s+[\w.]*\.{stem}\s+import\b|\bimport\s+[\w.]+\.{stem}\b"
+                             rf"|\bfrom\s+[\w.]*\s+import\s+(?:\(\s*)?{stem}\b")
+        for e in evidence:
+            if e.role != "init" or not e.text:
+                continue
+            m = pattern.search(e.text)
+            if m:
+                line = e.text.count("\n", 0, m.start()) + 1
+                return [Finding(
+                    "pure-wheel-extension", Severity.HIGH,
+                    f"The wheel is tagged as pure Python but ships a compiled module ({base}) "
+                    "that the package imports as soon as it is imported.",
+                    e.path, line, e.excerpt(line))]
+    return []
 
 
 TOKEN_FACTS: tuple[tuple[str, re.Pattern[bytes]], ...] = (

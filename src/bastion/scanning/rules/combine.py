@@ -10,6 +10,8 @@ package has no reason to make is *high* (which alone makes the verdict malicious
 
 from __future__ import annotations
 
+import re
+
 from bastion.scanning.result import Finding, Severity
 from bastion.scanning.rules.evidence import FileEvidence
 
@@ -17,6 +19,8 @@ STEAL = ("browser", "discord-token", "wallet", "clipper")
 DESTINATIONS = ("webhook", "url-oob", "url-paste", "url-tunnel", "url-ip")
 RUNS = ("proc", "exec", "exec-decoded", "exec-remote")
 ACTIVE_ROLES = ("setup", "init", "pth")
+# forks on a public code host are the usual, if unwelcome, reason for a URL dependency
+CODE_HOSTS = re.compile(r"://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeload\.github\.com)/")
 WHEN = {
     "setup": "at install time (setup.py)",
     "init": "on import",
@@ -200,6 +204,27 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
             add("persistence", H, "Installs itself to start with the system.", "persistence")
         if f.has("anti-analysis") and (net or dest) and f.has("proc"):
             add("anti-analysis", H, "Checks for sandboxes or analysis tools.", "anti-analysis")
+
+    # --- packages fetched from outside the index ----------------------------------------------
+    # pip run by the package itself, or dependencies that name a web address: what gets
+    # installed is decided by whoever controls that address, not by the index
+    if f.has("pip-install-url") and role != "test":
+        add("installs-from-url", H if active else M,
+            f"Runs pip to install a package from a web address, a git repository or another "
+            f"index {when}.", "pip-install-url")
+    elif f.has("pip-install") and active:
+        add("pip-install", M,
+            f"Runs pip to install other packages {when}, outside the dependency resolver.",
+            "pip-install")
+    if role == "setup" and f.has("direct-url-dependency"):
+        w = f.where("direct-url-dependency")
+        add("direct-url-dependency", M if w and CODE_HOSTS.search(w.detail) else H,
+            "Declares a dependency fetched from a web address instead of the index.",
+            "direct-url-dependency")
+    if role == "setup" and f.has("dependency-link"):
+        add("dependency-links", M,
+            "Points installers at a download location outside the index (dependency_links).",
+            "dependency-link")
 
     # --- behaviours that are theft wherever the code sits ----------------------------------
     if f.has("key-to-host"):

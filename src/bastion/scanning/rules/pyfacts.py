@@ -91,6 +91,15 @@ SHELL_IDENTITY = re.compile(
     r"\$\((whoami|hostname|id)\)|`(whoami|hostname|id)`|%(USERNAME|COMPUTERNAME|USERDOMAIN)%",
 )
 SHELL_SENDER = re.compile(r"\b(curl|wget|nslookup|dig|ping|nc|ncat|Invoke-WebRequest|iwr)\b")
+# pip driven from code, and where it installs from when that is not PyPI
+PIP_CALLS = frozenset({"pip.main", "pip._internal.main", "pip._internal.cli.main.main"})
+SETUP_CALLS = frozenset({"setup", "setuptools.setup", "distutils.core.setup"})
+OFF_INDEX = re.compile(
+    r"(?:^|\s)(?:-i|--index-url|--extra-index-url|-f|--find-links|--trusted-host)(?:\s|=)|"
+    r"git\+|(?:https?|ftp)://"
+)
+# PEP 508 direct reference: "name @ https://host/file.whl", or a bare URL / VCS link
+DIRECT_REFERENCE = re.compile(r"^[\w.\-\[\], ]+@\s*\S+://|^(?:git\+)?(?:https?|ftp|file)://")
 # Calls that turn a file into a module (its code runs when it is loaded).
 MODULE_LOADERS = frozenset(
     {
@@ -204,6 +213,7 @@ class _Analyser(ast.NodeVisitor):
         self.remote: set[str] = set()  # names assigned from network responses
         self.local: set[str] = set()  # names assigned from local file reads
         self.install_classes: set[str] = set()
+        self.in_install_class = 0  # inside a setup command override (its code runs on install)
         self.key_names: list[set[str]] = []  # per function: parameters holding key material
 
     def _secret_names(self) -> set[str]:
@@ -482,6 +492,13 @@ class _Analyser(ast.NodeVisitor):
                         "build", "install_lib", "install_scripts", "bdist_wheel", "easy_install"):
                 self.install_classes.add(node.name)
                 self.out.install_overrides.append((node.name, node.lineno))
+        if node.name in self.install_classes:
+            self.in_install_class += 1
+            try:
+                self.generic_visit(node)
+            finally:
+                self.in_install_class -= 1
+            return
         self.generic_visit(node)
 
     def text_parts(self, node: ast.AST) -> str:
@@ -599,8 +616,14 @@ class _Analyser(ast.NodeVisitor):
                               and q.split(".")[1] in ("get", "post", "put")) or (root in ("socket",) and q.endswith((".connect", ".send", ".sendall"))):
             self.add("net", node, q)
             self._key_to_host(q, node)
+        if q in PROC_CALLS or q in PIP_CALLS:
+            self._pip_install(q, node)
+        if q in SETUP_CALLS:
+            self._dependency_sources(node)
         if q in PROC_CALLS:
             self.add("proc", node, q)
+            if self.in_install_class:
+                self.add("install-hook-proc", node, q)
             cmd = node.args[0] if node.args else next(
                 (k.value for k in node.keywords if k.arg in ("args", "command", "cmd")), None)
             how = self.is_decoding(cmd) if cmd is not None and not (
@@ -716,6 +739,35 @@ class _Analyser(ast.NodeVisitor):
                     self.add("key-to-host", node, f"{q}({url.value[:80]}, ... {n.id} ...)")
                     return
 
+    def _pip_install(self, q: str, node: ast.Call) -> None:
+        """pip run by the code itself: another package installed outside the resolver."""
+        words = [w for p in self.text_parts(node).split() for w in p.split()]
+        if "install" not in words or not (q in PIP_CALLS or any(
+            w in ("pip", "pip3") or w.endswith(("/pip", "/pip3")) for w in words
+        ) or ("-m" in words and "pip" in " ".join(words))):
+            return
+        text = " ".join(words)
+        source = OFF_INDEX.search(text)
+        if source:
+            self.add("pip-install-url", node, text[:160])
+        else:
+            self.add("pip-install", node, text[:160])
+
+    def _dependency_sources(self, node: ast.Call) -> None:
+        """setup(install_requires=[... @ https://...], dependency_links=[...])."""
+        for kw in node.keywords:
+            if kw.arg not in ("install_requires", "setup_requires", "dependency_links",
+                              "extras_require", "tests_require"):
+                continue
+            for sub in ast.walk(kw.value):
+                if not (isinstance(sub, ast.Constant) and isinstance(sub.value, str)):
+                    continue
+                v = sub.value.strip()
+                if kw.arg == "dependency_links" and re.match(r"(git\+)?(https?|ftp|file)://", v):
+                    self.add("dependency-link", sub, v[:160])
+                elif DIRECT_REFERENCE.search(v):
+                    self.add("direct-url-dependency", sub, v[:160])
+
     def _is_local_file_read(self, arg: ast.AST) -> bool:
         for q, _ in self.subtree_calls(arg):
             if q in ("open", "io.open", "codecs.open") or q.endswith(
@@ -769,4 +821,72 @@ def analyse(source: bytes, filename: str = "<archive>") -> PyFacts:
         analyser.visit(tree)
     except RecursionError:
         out.syntax_error = "too deeply nested to analyse"
+        return out
+    if isinstance(tree, ast.Module):
+        blocker = install_blocker(tree, analyser.install_classes)
+        if blocker is not None:
+            out.facts.append(Fact("blocks-install", blocker.lineno, ast.unparse(blocker)[:120]))
     return out
+
+
+# Conditions under which refusing to install is ordinary: an unsupported interpreter or
+# platform, or an opt-in environment variable (renamed packages' tombstones use one).
+LEGIT_GUARD = re.compile(
+    r"version_info|python_version|hexversion|implementation|platform|os\.name|maxsize|"
+    r"environ|getenv"
+)
+EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
+
+
+def _aborts(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Raise):
+        return stmt.exc is not None
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        fn = ast.unparse(stmt.value.func)
+        args = stmt.value.args
+        return fn in EXIT_CALLS and bool(args) and not (
+            isinstance(args[0], ast.Constant) and args[0].value in (0, None))
+    return False
+
+
+def _find_abort(
+    body: list[ast.stmt], guards: list[tuple[ast.expr, bool]], in_hook: bool
+) -> ast.stmt | None:
+    """An abort in ``body`` (following ``if`` branches) reached under ``guards``."""
+    for stmt in body:
+        if _aborts(stmt):
+            texts = [(ast.unparse(test), negated) for test, negated in guards]
+            if any(LEGIT_GUARD.search(t) for t, _ in texts):
+                continue
+            if in_hook or not texts:
+                return stmt  # an install hook that fails, or setup.py failing outright
+            # setup.py failing unless it is asked to build (sdist, egg_info): the archive can
+            # be made and published, every installation fails
+            if any("argv" in t and (("not " in t) != negated) for t, negated in texts):
+                return stmt
+        elif isinstance(stmt, ast.If):
+            found = _find_abort(stmt.body, [*guards, (stmt.test, False)], in_hook) or (
+                _find_abort(stmt.orelse, [*guards, (stmt.test, True)], in_hook))
+            if found is not None:
+                return found
+    return None
+
+
+def install_blocker(tree: ast.Module, install_classes: set[str]) -> ast.stmt | None:
+    """A statement of setup.py that makes every installation fail, or None.
+
+    Dependency-confusion placeholders hold a name this way: the archive builds, but installing
+    it raises. Failing on an unsupported Python, platform or without an opt-in environment
+    variable is ordinary and not reported.
+    """
+    found = _find_abort(tree.body, [], False)
+    if found is not None:
+        return found
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name in install_classes:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "run":
+                    found = _find_abort(item.body, [], True)
+                    if found is not None:
+                        return found
+    return None
