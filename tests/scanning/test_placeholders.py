@@ -197,3 +197,9 @@ def test_version_specifiers_and_markers_are_not_urls() -> None:
     )
     r = scan({"setup.py": setup, "demo/__init__.py": ""})
     assert "direct-url-dependency" not in rules(r)
+
+
+def test_install_hook_of_a_package_built_from_c_sources_is_not_held() -> None:
+    c_source = "#include <Python.h>\n" + "static int f(int x) { return x + 1; }\n" * 10
+    r = scan({"setup.py": INSTALL_HOOK_RUNS, "demo/__init__.py": "", "src/demo.c": c_source})
+    assert "install-hook-without-code" not in rules(r)

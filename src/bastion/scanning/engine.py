@@ -234,7 +234,10 @@ def _scan_archive(
         role = role_of(rel, is_wheel) if ftype in ("python", "pth") else (
             "test" if role_of(rel) == "test" else "data")
         ev = FileEvidence(member.name, rel, role, ftype)
-        if ftype == "python" and role in ("module", "init") and code_bytes < NO_CODE_BYTES:
+        if code_bytes < NO_CODE_BYTES and role != "test" and (
+            (ftype == "python" and role in ("module", "init"))
+            or rel.lower().endswith(NATIVE_SOURCES)
+        ):
             code_bytes += _code_size(data)
         if ftype in ("python", "pth", "script"):
             ev.text = data[: cfg.max_python_bytes].decode("utf-8", "replace")
@@ -306,6 +309,9 @@ def _scan_archive(
 
 
 NO_CODE_BYTES = 200
+# sources of compiled code: a package built from them has code even without Python modules
+NATIVE_SOURCES = (".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".rs", ".go",
+                  ".f", ".f90", ".zig")
 COMMENT_LINE = re.compile(rb"^\s*(#.*)?$", re.MULTILINE)
 
 
