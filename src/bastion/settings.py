@@ -106,6 +106,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Refuses passwords found in BASTION_BREACHED_PASSWORDS_FILE (docs/accounts.md).
+    {"NAME": "bastion.accounts.passwords.BreachedPasswordValidator"},
 ]
 LOGIN_URL = "/account/login/"
 LOGIN_REDIRECT_URL = "/account/"
@@ -168,7 +170,7 @@ TASKS = {
 }
 
 EMAIL_BACKEND = config.env(
-    "BASTION_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    "BASTION_EMAIL_BACKEND", "bastion.accounts.mail.StderrEmailBackend"
 )
 DEFAULT_FROM_EMAIL = config.env("BASTION_FROM_EMAIL", "bastion@localhost")
 
