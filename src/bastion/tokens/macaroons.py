@@ -164,6 +164,17 @@ def verify(macaroon: Macaroon, server_caveats: list[list[Any]], ctx: Context) ->
         raise TokenError("Invalid API Token: invalid signature")
 
 
+def is_derived(macaroon: Macaroon) -> bool:
+    """True when the signature chain proves ``macaroon`` was minted here, possibly attenuated
+    afterwards, whatever its caveats say: used to recognise a leaked token, never to grant."""
+    verifier = Verifier()
+    verifier.satisfy_general(lambda _predicate: True)
+    try:
+        return bool(verifier.verify(macaroon, _root_key(identifier_of(macaroon))))
+    except Exception:  # pymacaroons raises bare errors on malformed input
+        return False
+
+
 def token_digest(token: str) -> str:
     digest = hashes.Hash(hashes.SHA256())
     digest.update(token.encode())

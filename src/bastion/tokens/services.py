@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bastion.accounts.models import User
+from bastion.accounts.notify import send_security_notice
 from bastion.events import services as events
 from bastion.packages import services as packages
 from bastion.tokens import macaroons
@@ -101,6 +102,13 @@ def create_token(
             scope=token.scope_label,
             expires=expires.isoformat() if expires else None,
         )
+        send_security_notice(
+            user,
+            "API token created",
+            f"An API token named \u201c{name}\u201d was created for your account "
+            f"(scope: {token.scope_label}{', upload only' if upload_only else ''}; "
+            f"expires: {expires.isoformat() if expires else 'never'}).",
+        )
     return raw, token
 
 
@@ -131,13 +139,25 @@ def mark_used(token: Token) -> None:
     token.last_used = now
 
 
-def revoke(token: Token, *, actor: User, request: Any = None, reason: str = "revoked") -> None:
+def revoke(
+    token: Token,
+    *,
+    actor: User,
+    request: Any = None,
+    reason: str = "revoked",
+    notify: bool = True,
+) -> None:
+    """Delete the token (a revoked token leaves no row to resurrect) and record why.
+
+    ``notify`` is off only when the caller sends one notice for several tokens.
+    """
+    user = token.user
     with transaction.atomic():
         events.record(
             "account:token:revoke",
             subject_kind="user",
-            subject_name=token.user.username,
-            subject_id=token.user_id,
+            subject_name=user.username,
+            subject_id=user.pk,
             actor=actor,
             request=request,
             token=token.name,
@@ -145,14 +165,90 @@ def revoke(token: Token, *, actor: User, request: Any = None, reason: str = "rev
             reason=reason,
         )
         token.delete()
+        if notify:
+            send_security_notice(
+                user,
+                "API token revoked",
+                f"The API token \u201c{token.name}\u201d of your account was revoked by "
+                f"{actor.get_username()}. Anything still using it can no longer upload.",
+            )
 
 
 def revoke_all(user: User, *, actor: User, request: Any = None) -> int:
-    count = 0
-    for token in list(Token.objects.filter(user=user)):
-        revoke(token, actor=actor, request=request)
-        count += 1
-    return count
+    """Revoke every token of ``user`` in one transaction: all go, or none do."""
+    with transaction.atomic():
+        doomed = list(Token.objects.select_for_update().filter(user=user))
+        for token in doomed:
+            revoke(token, actor=actor, request=request, reason="revoked all", notify=False)
+        if doomed:
+            names = ", ".join(f"\u201c{t.name}\u201d" for t in doomed)
+            send_security_notice(
+                user,
+                "All API tokens revoked",
+                f"All {len(doomed)} API token(s) of your account were revoked by "
+                f"{actor.get_username()}: {names}.",
+            )
+    return len(doomed)
+
+
+def find_by_raw(raw: str) -> Token | None:
+    """The token a disclosed string is, or was derived from; None when it is not ours.
+
+    The string as issued is matched by its stored SHA-256. A holder may have attenuated the
+    token before it leaked (added caveats change the string), so a string that parses is also
+    traced to its row by identifier, but only when its signature chain proves it was derived
+    from that row's root key: a forged string naming somebody's token id revokes nothing.
+    """
+    token = (
+        Token.objects.select_related("user")
+        .filter(token_sha256=macaroons.token_digest(raw))
+        .first()
+    )
+    if token is not None:
+        return token
+    try:
+        macaroon = macaroons.parse(raw)
+    except macaroons.TokenError:
+        return None
+    token_id = _uuid_or_none(macaroons.identifier_of(macaroon))
+    if token_id is None:
+        return None
+    token = Token.objects.select_related("user").filter(pk=token_id).first()
+    if token is None or not macaroons.is_derived(macaroon):
+        return None
+    return token
+
+
+def revoke_leaked(
+    token: Token, *, url: str, source: str, token_type: str, request: Any = None
+) -> None:
+    """Revoke a token found in public, at once, and tell its owner where it was found."""
+    user = token.user
+    with transaction.atomic():
+        events.record(
+            "account:token:removed_leak",
+            subject_kind="user",
+            subject_name=user.username,
+            subject_id=user.pk,
+            actor=None,
+            request=request,
+            token=token.name,
+            token_id=str(token.pk),
+            url=url,
+            source=source,
+            type=token_type,
+        )
+        token.delete()
+        where = f" at {url}" if url else ""
+        send_security_notice(
+            user,
+            "API token revoked: it was found in public",
+            f"The API token \u201c{token.name}\u201d of your account was found in public{where} "
+            f"(reported source: {source or 'unknown'}) and has been revoked. Anyone who copied "
+            "it can no longer use it. Remove it from where it was published, create a new "
+            "token, and check the security history of your account and your projects for "
+            "uploads you did not make.",
+        )
 
 
 def tokens_of(user: User) -> list[Token]:
