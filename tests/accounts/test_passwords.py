@@ -31,7 +31,7 @@ BREACHED = ["hunter2hunter2", "correct horse battery", "Tr0ub4dor&3xyz", "pässw
 
 def hibp_line(password: str, count: int = 7) -> str:
     # hashlib only as an independent oracle for the expected file contents
-    return f"{hashlib.sha1(password.encode()).hexdigest().upper()}:{count}"  # noqa: S324
+    return f"{hashlib.sha1(password.encode()).hexdigest().upper()}:{count}"
 
 
 def write_hibp(path: Path, passwords: list[str], *, filler: int = 500, counts: bool = True) -> Path:
