@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from bastion import ratelimit
 from bastion.tokens import services as tokens
 from bastion.tokens.policy import Action
 from bastion.web import queries
@@ -31,6 +32,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not decision:
         return forbidden(request, decision.reason)
     user = request.user
+    # A stolen session minting token after token is what this limit slows down; it is checked
+    # before anything is issued (RateLimited becomes a 429 page with Retry-After).
+    ratelimit.check(request, "token-create", user=user)
     form = TokenCreateForm(
         request.POST,
         projects=[r.project for r in queries.roles_of(user)],
@@ -50,6 +54,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         except tokens.TokenRequestError as exc:
             form.add_error(None, str(exc))
         else:
+            ratelimit.hit(request, "token-create", user=user)
             # The token is in this response only: it is never stored, and the page is not cached.
             context = {"raw": raw, "token": token, "upload_url": public_url(request, "/legacy/")}
             return render(request, "web/token_created.html", context)
