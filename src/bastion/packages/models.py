@@ -134,3 +134,42 @@ class Serial(models.Model):
     project_name = models.CharField(max_length=200)
     action = models.CharField(max_length=200)
     time = models.DateTimeField(auto_now_add=True)
+
+
+class RoleInvitation(models.Model):
+    """A role offered to a user, which becomes a :class:`Role` only when they accept it.
+
+    Nobody is made responsible for a project (or given upload rights to it) without agreeing:
+    an owner's account taken over must not be able to quietly attach accomplices, and a user
+    must not find their name on a project they never asked to join. Rows exist only while an
+    invitation is pending (or has just expired): accepting, declining and revoking delete the
+    row, and the audit trail keeps the story.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_invitations"
+    )
+    role_name = models.CharField(max_length=20, choices=Role.CHOICES)
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "invitee"], name="one_invitation_per_user_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role_name} of {self.project_id} for {self.invitee_id}"
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires <= timezone.now()
