@@ -250,10 +250,10 @@ def test_a_token_does_not_open_the_management_pages(
 ) -> None:
     """Pages take a logged-in session only: a token in the Authorization header is ignored."""
     raw, _ = tokens.create_token(user, "ci")
-    auth = {"HTTP_AUTHORIZATION": basic(raw)}
-    manage = client.get("/manage/project/samplepkg/", **auth)
+    auth = {"Authorization": basic(raw)}
+    manage = client.get("/manage/project/samplepkg/", headers=auth)
     assert manage.status_code == 302 and "/account/login/" in manage["Location"]
-    revoke_all = client.post("/account/tokens/revoke-all/", **auth)
+    revoke_all = client.post("/account/tokens/revoke-all/", headers=auth)
     assert revoke_all.status_code == 302 and "/account/login/" in revoke_all["Location"]
     assert Token.objects.filter(user=user).count() == 1
 

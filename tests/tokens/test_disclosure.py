@@ -90,11 +90,11 @@ def post(
 ) -> Any:
     headers: dict[str, str] = {}
     if key is not None or signature is not None:
-        headers["HTTP_GITHUB_PUBLIC_KEY_IDENTIFIER"] = key_id
-        headers["HTTP_GITHUB_PUBLIC_KEY_SIGNATURE"] = (
+        headers["Github-Public-Key-Identifier"] = key_id
+        headers["Github-Public-Key-Signature"] = (
             signature if signature is not None else sign(key, body)  # type: ignore[arg-type]
         )
-    return Client().post(url, body, content_type="application/json", **headers)
+    return Client().post(url, body, content_type="application/json", headers=headers)
 
 
 def test_a_signed_report_revokes_the_token_at_once(
