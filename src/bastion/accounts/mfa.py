@@ -33,6 +33,8 @@ from bastion.events import services as events
 __all__ = [
     "RECOVERY_CODE_COUNT",
     "MfaError",
+    "check_recovery_code",
+    "check_totp",
     "disable_totp",
     "enable_totp",
     "generate_recovery_codes",
@@ -46,6 +48,16 @@ __all__ = [
 
 TOTP_STEP = 30
 TOTP_DRIFT_STEPS = 1
+# How far off a clock may be for a code to be recognised as "right, but out of sync" (never
+# accepted: only named, so the user fixes their clock instead of retyping).
+TOTP_SYNC_STEPS = 10
+INVALID_TOTP = "Invalid TOTP code."
+REPLAYED_TOTP = (
+    "This TOTP code has already been used. Wait for your app to show the next code and enter it."
+)
+OUT_OF_SYNC_TOTP = "Invalid TOTP code. Your device time may be out of sync."
+INVALID_RECOVERY_CODE = "Invalid recovery code."
+REUSED_RECOVERY_CODE = "This recovery code has already been used: a code cannot be reused."
 RECOVERY_CODE_COUNT = 8
 
 
@@ -132,11 +144,24 @@ def enrol_totp_unverified(user: User, secret: str) -> None:
 
 def verify_totp(user: User, code: str) -> bool:
     """Check a code for a login or a re-authentication; a used code never works again."""
+    try:
+        check_totp(user, code)
+    except MfaError:
+        return False
+    return True
+
+
+def check_totp(user: User, code: str) -> None:
+    """Accept a code once or raise :class:`MfaError` saying why not (wrong, already used, or
+    from a clock that is out of sync), so people are told how to fix what went wrong."""
     if not user.has_totp:
-        return False
-    step = _matching_step(_decrypt(user.totp_secret), code)
+        raise MfaError("No authenticator app is set up for this account.")
+    secret = _decrypt(user.totp_secret)
+    step = _matching_step(secret, code)
     if step is None:
-        return False
+        if _out_of_sync(secret, code):
+            raise MfaError(OUT_OF_SYNC_TOTP)
+        raise MfaError(INVALID_TOTP)
     with transaction.atomic():
         # Re-read under the transaction: two requests racing with the same code must not both win.
         last = (
@@ -145,10 +170,21 @@ def verify_totp(user: User, code: str) -> bool:
             .get(pk=user.pk)
         )
         if last is not None and step <= last:
-            return False
+            raise MfaError(REPLAYED_TOTP)
         User.objects.filter(pk=user.pk).update(totp_last_step=step)
     user.totp_last_step = step
-    return True
+
+
+def _out_of_sync(secret: str, code: str) -> bool:
+    code = "".join(code.split())
+    if len(code) != 6 or not code.isdigit():
+        return False
+    totp = pyotp.TOTP(secret)
+    current = int(time.time() // TOTP_STEP)
+    return any(
+        secrets.compare_digest(totp.generate_otp(step), code)
+        for step in range(current - TOTP_SYNC_STEPS, current + TOTP_SYNC_STEPS + 1)
+    )
 
 
 def disable_totp(user: User, *, request: Any = None) -> None:
@@ -189,12 +225,24 @@ def remaining_recovery_codes(user: User) -> int:
 
 def use_recovery_code(user: User, code: str, *, request: Any = None) -> bool:
     """Burn a matching unused code. A used code is refused like a wrong one."""
+    try:
+        check_recovery_code(user, code, request=request)
+    except MfaError:
+        return False
+    return True
+
+
+def check_recovery_code(user: User, code: str, *, request: Any = None) -> None:
+    """Burn a matching unused code or raise :class:`MfaError`; a code that was already burned
+    is named as such, so its owner knows someone may have used it."""
     code = "".join(code.split()).lower()
     if len(code) != 16:
-        return False
+        raise MfaError(INVALID_RECOVERY_CODE)
     with transaction.atomic():
-        for row in RecoveryCode.objects.select_for_update().filter(user=user, used__isnull=True):
+        for row in RecoveryCode.objects.select_for_update().filter(user=user):
             if check_password(code, row.code_hash):
+                if row.used is not None:
+                    raise MfaError(REUSED_RECOVERY_CODE)
                 row.used = timezone.now()
                 row.save(update_fields=["used"])
                 _event(user, "account:recovery_codes:use", request)
@@ -204,8 +252,8 @@ def use_recovery_code(user: User, code: str, *, request: Any = None) -> bool:
                     "A recovery code was used to sign in to your account. "
                     f"{remaining_recovery_codes(user)} unused codes remain.",
                 )
-                return True
-    return False
+                return
+    raise MfaError(INVALID_RECOVERY_CODE)
 
 
 def webauthn_count(user: User) -> int:
