@@ -34,7 +34,12 @@ from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
 from bastion.accounts.services import AccountError, create_user
 from bastion.events import services as events
-from bastion.web.forms_account import EmailChangeForm, RegistrationForm, ResetRequestForm
+from bastion.web.forms_account import (
+    RULES_HELP,
+    EmailChangeForm,
+    RegistrationForm,
+    ResetRequestForm,
+)
 from bastion.web.reauth import sensitive
 from bastion.web.views import public_url
 
@@ -186,6 +191,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     user = _current_user(request)
     form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
+    form.fields["new_password1"].help_text = RULES_HELP
     if request.method != "POST":
         return render(request, "web/account_email/change_password.html", {"form": form})
     ratelimit.check(request, "login", user=user)
@@ -266,6 +272,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         if user is None or not user.is_active or getattr(user, "is_frozen", False):
             return None  # a frozen account must not reset its way back in
         return user
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)
+        form.fields["new_password1"].help_text = RULES_HELP
+        return form
 
     def form_valid(self, form: Any) -> HttpResponse:
         with transaction.atomic():
