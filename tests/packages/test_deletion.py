@@ -170,7 +170,7 @@ def test_held_files_are_kept_for_the_moderators(
     before = Event.objects.count()
     with pytest.raises(deletion.DeletionError, match="held for review"):
         deletion.delete_file(wheel, actor=user)
-    with pytest.raises(deletion.DeletionError, match="Release 1.0 cannot be deleted"):
+    with pytest.raises(deletion.DeletionError, match=r"Release 1\.0 cannot be deleted"):
         deletion.delete_release(wheel.release, actor=user)
     with pytest.raises(deletion.DeletionError, match="The project 'samplepkg' cannot be deleted"):
         deletion.delete_project(wheel.release.project, actor=user)
@@ -197,4 +197,6 @@ def test_a_failing_deletion_writes_no_event(
     assert Release.objects.filter(pk=release.pk).exists()
     assert set(release.files.values_list("state", flat=True)) == {File.PUBLISHED}
     assert Event.objects.count() == before
-    assert not Event.objects.filter(tag__in=["project:release:remove", "project:file:remove"]).exists()
+    assert not Event.objects.filter(
+        tag__in=["project:release:remove", "project:file:remove"]
+    ).exists()

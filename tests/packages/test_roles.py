@@ -155,7 +155,9 @@ def test_invitation_refused(
     assert RoleInvitation.objects.count() == invitations
 
 
-def test_the_last_owner_stays_on_every_path(project: Project, make_user: Callable[..., Any]) -> None:
+def test_the_last_owner_stays_on_every_path(
+    project: Project, make_user: Callable[..., Any]
+) -> None:
     owner = owner_of(project)
     message = "'olivia' is the last owner of 'widgets'"
     before = Event.objects.count()

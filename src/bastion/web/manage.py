@@ -1,6 +1,17 @@
-"""Managing a project (owners): releases, yanking."""
+"""Managing a project (owners, and admins): releases and yanking, collaborators, deletion, and
+the project's security history.
+
+Every permission is asked of :func:`bastion.tokens.policy.authorize`; the changes themselves are
+made by the packages domain (:mod:`~bastion.packages.services`, :mod:`~bastion.packages.roles`,
+:mod:`~bastion.packages.deletion`), which audits them. A refused change answers 400 with the
+management page and a one-line reason, so the owner sees what to fix where they were.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -18,12 +29,20 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from bastion.events.models import Event
+from bastion.packages import deletion
+from bastion.packages import roles as project_roles
 from bastion.packages import services as packages
-from bastion.packages.models import Project
+from bastion.packages.models import File, Project
 from bastion.tokens.policy import Action
 from bastion.web import queries
 from bastion.web.forms import YankForm
+from bastion.web.forms_manage import ChangeRoleForm, ConfirmForm, InviteForm, first_error
 from bastion.web.views import _decide, forbidden
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 100
 
 
 def _managed_project(name: str) -> Project:
@@ -33,6 +52,69 @@ def _managed_project(name: str) -> Project:
     return project
 
 
+def manage_url(project_or_name: Project | str) -> str:
+    name = (
+        project_or_name.normalized_name
+        if isinstance(project_or_name, Project)
+        else packages.normalize(project_or_name)
+    )
+    return reverse("manage-project", args=[name])
+
+
+def project_history(project: Project, limit: int = HISTORY_LIMIT) -> list[Event]:
+    """Events of this project, newest first. Matched by id as well as by name: a project
+    registered again after a deletion must not show its new owners the old one's history (and
+    the addresses its owners used)."""
+    return list(
+        Event.objects.filter(
+            subject_kind="project", subject_name=project.normalized_name, subject_id=project.pk
+        )[:limit]
+    )
+
+
+def _files_by_release(project: Project) -> dict[int, list[File]]:
+    grouped: dict[int, list[File]] = defaultdict(list)
+    for f in File.objects.filter(release__project=project).order_by("filename"):
+        grouped[f.release_id].append(f)
+    return grouped
+
+
+def render_manage(
+    request: HttpRequest,
+    project: Project,
+    *,
+    status: int = 200,
+    invite_form: InviteForm | None = None,
+) -> HttpResponse:
+    files = _files_by_release(project)
+    invitations = [
+        (inv, project_roles.is_expired(inv)) for inv in project_roles.project_invitations(project)
+    ]
+    context: dict[str, Any] = {
+        "project": project,
+        "releases": [
+            (item, files.get(item.release.pk, []))
+            for item in queries.releases_for_management(project)
+        ],
+        "yank_form": YankForm(),
+        "can_manage_roles": bool(_decide(request, Action.MANAGE_ROLES, project)),
+        "can_delete": bool(_decide(request, Action.DELETE, project)),
+        "collaborators": project_roles.collaborators(project),
+        "owner_count": project_roles.owner_count(project),
+        "invitations": invitations,
+        "invite_form": invite_form or InviteForm(),
+        "role_choices": ChangeRoleForm().fields["role"].choices,  # type: ignore[attr-defined]
+        "history": project_history(project),
+    }
+    return render(request, "web/manage_project.html", context, status=status)
+
+
+def refuse(request: HttpRequest, project: Project, reason: str, status: int = 400) -> HttpResponse:
+    """The management page again, with ``reason`` at the top."""
+    messages.error(request, reason)
+    return render_manage(request, project, status=status)
+
+
 @never_cache
 @require_safe
 def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
@@ -40,24 +122,21 @@ def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
         return redirect_to_login(request.get_full_path())
     project = _managed_project(name)
     if name != project.normalized_name:
-        return HttpResponsePermanentRedirect(
-            reverse("manage-project", args=[project.normalized_name])
-        )
+        return HttpResponsePermanentRedirect(manage_url(project))
     decision = _decide(request, Action.YANK, project)
     if not decision:
         return forbidden(request, decision.reason)
-    context = {
-        "project": project,
-        "releases": queries.releases_for_management(project),
-        "yank_form": YankForm(),
-    }
-    return render(request, "web/manage_project.html", context)
+    return render_manage(request, project)
+
+
+# ---------------------------------------------------------------------------------------------
+# Yanking
 
 
 def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool) -> HttpResponse:
-    manage_url = reverse("manage-project", args=[packages.normalize(name)])
+    url = manage_url(name)
     if not request.user.is_authenticated:
-        return redirect_to_login(manage_url)
+        return redirect_to_login(url)
     project = _managed_project(name)
     form = YankForm(request.POST)
     with transaction.atomic():
@@ -70,7 +149,7 @@ def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool
         if yank:
             if not form.is_valid():
                 messages.error(request, "The reason is too long (1000 characters at most).")
-                return HttpResponseRedirect(manage_url)
+                return HttpResponseRedirect(url)
             packages.yank(
                 release,
                 reason=form.cleaned_data["reason"],
@@ -84,7 +163,7 @@ def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool
         else:
             done = f"Release {release.version} was not yanked."
     messages.success(request, done)
-    return HttpResponseRedirect(manage_url)
+    return HttpResponseRedirect(url)
 
 
 @require_POST
@@ -95,3 +174,114 @@ def release_yank(request: HttpRequest, name: str, version: str) -> HttpResponse:
 @require_POST
 def release_unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
     return _change_release(request, name, version, yank=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deletion: POST only, confirmed by typing the name, owners only (Action.DELETE)
+
+
+def _deletable(request: HttpRequest, name: str) -> Project | HttpResponse:
+    """The project, or the answer to give: the login page, 404 or 403."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(manage_url(name))
+    project = _managed_project(name)
+    decision = _decide(request, Action.DELETE, project)
+    if not decision:
+        return forbidden(request, decision.reason)
+    return project
+
+
+def _confirmation(request: HttpRequest) -> tuple[str, str]:
+    """(typed text, error): the error is empty when something was typed."""
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return "", first_error(form)
+    return str(form.cleaned_data["confirm"]), ""
+
+
+def _render_root() -> None:
+    from bastion.index import render as index_render
+
+    try:
+        index_render.render_root()
+    except OSError:  # re-rendered on the next change or by `bastion check --repair`
+        log.exception("could not render the simple index after a project deletion")
+
+
+@never_cache
+@require_POST
+def project_delete(request: HttpRequest, name: str) -> HttpResponse:
+    found = _deletable(request, name)
+    if not isinstance(found, Project):
+        return found
+    project = found
+    typed, error = _confirmation(request)
+    if error:
+        return refuse(request, project, error)
+    if packages.normalize(typed) != project.normalized_name:
+        return refuse(
+            request,
+            project,
+            f"Could not delete project - {typed!r} is not the same as {project.normalized_name!r}",
+        )
+    try:
+        deletion.delete_project(project, actor=request.user, request=request)  # type: ignore[arg-type]
+    except deletion.DeletionError as exc:
+        return refuse(request, project, str(exc), status=409)
+    transaction.on_commit(_render_root)
+    messages.success(request, f"The project '{project.name}' was deleted.")
+    return HttpResponseRedirect(reverse("account"))
+
+
+@never_cache
+@require_POST
+def release_delete(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    found = _deletable(request, name)
+    if not isinstance(found, Project):
+        return found
+    project = found
+    release = packages.find_release(project, version)
+    if release is None:
+        raise Http404("No such release.")
+    typed, error = _confirmation(request)
+    if error:
+        return refuse(request, project, error)
+    if typed != release.version:
+        return refuse(
+            request,
+            project,
+            f"Could not delete release - {typed!r} is not the same as {release.version!r}",
+        )
+    try:
+        deletion.delete_release(release, actor=request.user, request=request)  # type: ignore[arg-type]
+    except deletion.DeletionError as exc:
+        return refuse(request, project, str(exc), status=409)
+    messages.success(request, f"Release {release.version} was deleted.")
+    return HttpResponseRedirect(manage_url(project))
+
+
+@never_cache
+@require_POST
+def file_delete(request: HttpRequest, name: str, file_id: int) -> HttpResponse:
+    found = _deletable(request, name)
+    if not isinstance(found, Project):
+        return found
+    project = found
+    file = File.objects.filter(pk=file_id, release__project=project).first()
+    if file is None:
+        raise Http404("No such file.")
+    typed, error = _confirmation(request)
+    if error:
+        return refuse(request, project, error)
+    if typed != file.filename:
+        return refuse(
+            request,
+            project,
+            f"Could not delete file - {typed!r} is not the same as {file.filename!r}",
+        )
+    try:
+        deletion.delete_file(file, actor=request.user, request=request)  # type: ignore[arg-type]
+    except deletion.DeletionError as exc:
+        return refuse(request, project, str(exc), status=409)
+    messages.success(request, f"{file.filename} was deleted.")
+    return HttpResponseRedirect(manage_url(project))

@@ -1,0 +1,189 @@
+"""Collaborators of a project: inviting, revoking, changing and removing roles (owners), leaving
+a project (anyone with a role), and answering an invitation (its invitee only).
+
+Making someone an owner hands them the project, so it needs a recent re-authentication, like
+PyPI's: a session cookie left in a browser must not be enough to add an accomplice.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from bastion.accounts.models import User
+from bastion.packages import roles
+from bastion.packages import services as packages
+from bastion.packages.models import Project, Role
+from bastion.tokens.policy import Action
+from bastion.web.forms_manage import ChangeRoleForm, InviteForm, first_error
+from bastion.web.manage import manage_url, refuse, render_manage
+from bastion.web.reauth import is_fresh, reauth_redirect
+from bastion.web.views import _account_context, _decide, forbidden
+
+
+def _project(name: str) -> Project:
+    project = packages.get_project(name)
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+def _manageable(request: HttpRequest, name: str) -> Project | HttpResponse:
+    """The project, or the answer to give: the login page, 404 or 403."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(manage_url(name))
+    project = _project(name)
+    decision = _decide(request, Action.MANAGE_ROLES, project)
+    if not decision:
+        return forbidden(request, decision.reason)
+    return project
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _done(request: HttpRequest, project: Project, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return HttpResponseRedirect(manage_url(project))
+
+
+@never_cache
+@require_POST
+def role_invite(request: HttpRequest, name: str) -> HttpResponse:
+    found = _manageable(request, name)
+    if not isinstance(found, Project):
+        return found
+    project = found
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return render_manage(request, project, status=400, invite_form=form)
+    role_name = form.cleaned_data["role"]
+    if role_name == Role.OWNER and not is_fresh(request):
+        return reauth_redirect(request, manage_url(project))
+    try:
+        invitation = roles.invite(
+            project,
+            form.cleaned_data["username"],
+            role_name,
+            actor=_user(request),
+            request=request,
+        )
+    except roles.RoleError as exc:
+        messages.error(request, str(exc))
+        return render_manage(request, project, status=400, invite_form=form)
+    return _done(
+        request,
+        project,
+        f"{invitation.invitee.username} was invited to become {role_name}. "
+        "They get the role once they accept.",
+    )
+
+
+@never_cache
+@require_POST
+def invitation_revoke(request: HttpRequest, name: str, invitation_id: int) -> HttpResponse:
+    found = _manageable(request, name)
+    if not isinstance(found, Project):
+        return found
+    project = found
+    try:
+        invitation = roles.revoke(project, invitation_id, actor=_user(request), request=request)
+    except roles.RoleError as exc:
+        return refuse(request, project, str(exc))
+    return _done(request, project, f"The invitation of {invitation.invitee.username} was revoked.")
+
+
+@never_cache
+@require_POST
+def role_change(request: HttpRequest, name: str, username: str) -> HttpResponse:
+    found = _manageable(request, name)
+    if not isinstance(found, Project):
+        return found
+    project = found
+    form = ChangeRoleForm(request.POST)
+    if not form.is_valid():
+        return refuse(request, project, first_error(form))
+    role_name = form.cleaned_data["role"]
+    if role_name == Role.OWNER and not is_fresh(request):
+        return reauth_redirect(request, manage_url(project))
+    try:
+        roles.change_role(project, username, role_name, actor=_user(request), request=request)
+    except roles.RoleError as exc:
+        return refuse(request, project, str(exc))
+    return _done(request, project, f"{username} is now {role_name}.")
+
+
+@never_cache
+@require_POST
+def role_remove(request: HttpRequest, name: str, username: str) -> HttpResponse:
+    found = _manageable(request, name)
+    if not isinstance(found, Project):
+        return found
+    project = found
+    try:
+        roles.remove_role(project, username, actor=_user(request), request=request)
+    except roles.RoleError as exc:
+        return refuse(request, project, str(exc))
+    if username == _user(request).get_username():
+        messages.success(request, f"You left '{project.name}'.")
+        return HttpResponseRedirect(reverse("account"))
+    return _done(request, project, f"{username} was removed from '{project.name}'.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages of the user themselves: leaving, answering invitations
+
+
+def _account_refusal(request: HttpRequest, reason: str, status: int = 400) -> HttpResponse:
+    messages.error(request, reason)
+    return render(request, "web/account.html", _account_context(request), status=status)
+
+
+@never_cache
+@require_POST
+def role_leave(request: HttpRequest, name: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account"))
+    project = _project(name)
+    user = _user(request)
+    if packages.role_of(user, project) is None:
+        return _account_refusal(request, f"You have no role on '{project.name}'.")
+    try:
+        roles.leave(project, user=user, request=request)
+    except roles.RoleError as exc:
+        return _account_refusal(request, str(exc))
+    messages.success(request, f"You left '{project.name}'.")
+    return HttpResponseRedirect(reverse("account"))
+
+
+@never_cache
+@require_POST
+def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account"))
+    try:
+        role = roles.accept(invitation_id, user=_user(request), request=request)
+    except roles.RoleError as exc:
+        return _account_refusal(request, str(exc))
+    messages.success(request, f"You are now {role.role_name} of '{role.project.name}'.")
+    return HttpResponseRedirect(reverse("account"))
+
+
+@never_cache
+@require_POST
+def invitation_decline(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account"))
+    try:
+        project = roles.decline(invitation_id, user=_user(request), request=request)
+    except roles.RoleError as exc:
+        return _account_refusal(request, str(exc))
+    messages.success(request, f"You declined the invitation to '{project.name}'.")
+    return HttpResponseRedirect(reverse("account"))
