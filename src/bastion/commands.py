@@ -34,9 +34,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--nice",
         type=int,
-        default=10,
-        help="Lower the worker's CPU priority by this much (default 10) so that scans never slow "
-        "the web process that shares its cores; 0 to keep it.",
+        default=19,
+        help="Lower the worker's CPU priority by this much (default 19, the lowest: scans yield "
+        "to the web process that shares its cores but still progress under load); 0 to keep it.",
     )
     p.set_defaults(handler=cmd_worker)
 

@@ -43,10 +43,18 @@ def get_project(name: str) -> Project | None:
     return Project.objects.filter(normalized_name=normalize(name)).first()
 
 
-def _bump(project: Project, action: str) -> None:
+def _bump(project: Project, action: str, *, visible: bool = True) -> None:
+    """Advance the serial; ``visible`` changes (what installers see) also re-render the pages.
+
+    A new project has no published file yet: nothing an installer sees changes until its first
+    file is published, so its creation does not re-render (that is most of an upload's cost
+    after the README).
+    """
     serial = Serial.objects.create(project_name=project.name, action=action[:200])
     Project.objects.filter(pk=project.pk).update(last_serial=serial.pk)
     project.last_serial = serial.pk
+    if not visible:
+        return
     project_id = project.pk
     transaction.on_commit(lambda: project_changed.send(sender=Project, project_id=project_id))
 
@@ -89,7 +97,7 @@ def create_project(name: str, owner: User, *, request: Any = None) -> Project:
         user=owner.username,
         role=Role.OWNER,
     )
-    _bump(project, "create")
+    _bump(project, "create", visible=False)
     return project
 
 
