@@ -187,6 +187,21 @@ def test_resending_is_rate_limited(make_user: Any, mailoutbox: Any, settings: An
     assert len(mailoutbox) == 2
 
 
+def test_resend_without_an_address_or_for_a_verified_one_sends_nothing(
+    make_user: Any, mailoutbox: Any
+) -> None:
+    nobody = make_user("bob", email_verified=False)
+    nobody.email = ""
+    nobody.save()
+    mailoutbox.clear()
+    response = logged_in(nobody).post("/account/email/resend/")
+    assert response["Location"] == "/account/email/change/"
+    verified = logged_in(make_user("carol"))
+    page = verified.post("/account/email/resend/", follow=True)
+    assert "carol@example.com is already verified." in body(page)
+    assert mailoutbox == []
+
+
 def test_resend_needs_a_login_and_a_post(client: Client) -> None:
     assert client.get("/account/email/resend/").status_code == 405
     response = client.post("/account/email/resend/")

@@ -85,6 +85,9 @@ def email_resend(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account"))
     user = _current_user(request)
+    if not user.email:
+        messages.error(request, "Your account has no email address: add one first.")
+        return redirect("email-change")
     if user.email_verified:
         messages.info(request, f"{user.email} is already verified.")
         return redirect("account")
