@@ -60,3 +60,12 @@ def for_subject(subject_kind: str, subject_name: str, limit: int = 200) -> list[
 
 def by_actor(actor_id: int, limit: int = 200) -> list[Event]:
     return list(Event.objects.filter(actor_id=actor_id)[:limit])
+
+
+def for_user(user_id: int, limit: int = 200) -> list[Event]:
+    """A user's security history: what they did, and what was done to their account by anyone
+    (a failed login, a leaked token revoked by a scanner's report, an administrator's change)."""
+    from django.db.models import Q
+
+    query = Q(actor_id=user_id) | Q(subject_kind="user", subject_id=user_id)
+    return list(Event.objects.filter(query)[:limit])

@@ -133,10 +133,29 @@ def _uuid_or_none(text: str) -> str | None:
         return None
 
 
-def mark_used(token: Token) -> None:
+#: A token's use is an audit event at most this often (every use updates ``last_used``): enough
+#: to see in the security history when and from where a token was used, without one row per upload.
+USE_EVENT_INTERVAL = timedelta(hours=1)
+
+
+def mark_used(token: Token, *, request: Any = None) -> None:
+    """Record a use in the caller's transaction: ``last_used``, and now and then an event."""
     now = timezone.now()
+    previous = token.last_used
     Token.objects.filter(pk=token.pk).update(last_used=now)
     token.last_used = now
+    if previous is None or now - previous >= USE_EVENT_INTERVAL:
+        user = token.user
+        events.record(
+            "account:token:use",
+            subject_kind="user",
+            subject_name=user.username,
+            subject_id=user.pk,
+            actor=user,
+            request=request,
+            token=token.name,
+            token_id=str(token.pk),
+        )
 
 
 def revoke(

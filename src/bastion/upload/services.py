@@ -384,7 +384,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
                 raise UploadError("Only one sdist may be uploaded per release.")
             file = packages.add_file(release, new, uploader=user, request=req.request)
             if identity.token is not None:
-                tokens.mark_used(identity.token)
+                tokens.mark_used(identity.token, request=req.request)
     except IntegrityError as exc:
         storage.delete(key)
         storage.delete(key + ".metadata")

@@ -189,7 +189,7 @@ def _account_context(request: HttpRequest, form: TokenCreateForm | None = None) 
             for t in tokens.tokens_of(user)  # type: ignore[arg-type]
         ],
         "form": form or TokenCreateForm(projects=[r.project for r in roles]),
-        "history": events.by_actor(int(user.pk), limit=50),  # type: ignore[arg-type]
+        "history": events.for_user(int(user.pk), limit=50),  # type: ignore[arg-type]
     }
 
 
