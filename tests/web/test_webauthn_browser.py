@@ -6,6 +6,7 @@ Browsers refuse IP addresses as relying-party ids, so the page is opened on ``lo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,6 +75,13 @@ def test_register_a_passkey_then_log_in_with_it(
             expect(
                 page.get_by_text("This index requires two-factor authentication")
             ).to_be_visible()
+
+            # The TOTP page draws its QR code inline, within the CSP (no console errors).
+            page.goto(f"{base}/account/two-factor/totp/")
+            expect(page.locator("svg.qr-code")).to_be_visible()
+            expect(page.locator("#totp-secret")).to_have_text(re.compile(r"^[A-Z2-7 ]{39}$"))
+            page.get_by_role("link", name="Cancel").click()
+            page.goto(f"{base}/account/")
 
             # Register a passkey on the two-factor page.
             page.get_by_role("link", name="Manage two-factor authentication").click()

@@ -168,16 +168,21 @@
     if (!supported) {
       var note = document.querySelector("[data-webauthn-unsupported]");
       if (note) { note.hidden = false; }
+      button.remove();  // the site's button style would show it despite [hidden]
       return;
     }
     button.hidden = false;
+    var start = button.getAttribute("data-webauthn") === "register" ? register : authenticate;
     button.addEventListener("click", function (event) {
       event.preventDefault();
-      if (button.getAttribute("data-webauthn") === "register") {
-        register(button);
-      } else {
-        authenticate(button);
-      }
+      start(button);
     });
+    // Enter in the form of a key's name starts the registration rather than a plain POST.
+    if (button.form) {
+      button.form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        start(button);
+      });
+    }
   });
 })();
