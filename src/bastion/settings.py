@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -15,7 +16,18 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = config.secret_key(DATA_DIR)
 DEBUG = config.env_bool("BASTION_DEBUG", False)
-ALLOWED_HOSTS = (config.env("BASTION_ALLOWED_HOSTS", "*") or "*").split(",")
+# Host names this index answers to. Not "*" by default: emailed links (password reset, email
+# verification) are built on BASTION_BASE_URL when set, else on the request's Host, which must
+# then be one the operator listed. Loopback names always work for the embedded mode.
+_base_host = urlsplit(config.env("BASTION_BASE_URL", "") or "").hostname
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in (
+        config.env("BASTION_ALLOWED_HOSTS", "")
+        or ",".join(filter(None, ["localhost", "127.0.0.1", "[::1]", _base_host]))
+    ).split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
     o for o in (config.env("BASTION_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o
 ]
@@ -173,6 +185,17 @@ EMAIL_BACKEND = config.env(
     "BASTION_EMAIL_BACKEND", "bastion.accounts.mail.StderrEmailBackend"
 )
 DEFAULT_FROM_EMAIL = config.env("BASTION_FROM_EMAIL", "bastion@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# SMTP (with BASTION_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
+EMAIL_HOST = config.env("BASTION_EMAIL_HOST", "localhost") or "localhost"
+EMAIL_PORT = config.env_int("BASTION_EMAIL_PORT", 25)
+EMAIL_HOST_USER = config.env("BASTION_EMAIL_USER", "") or ""
+EMAIL_HOST_PASSWORD = config.env("BASTION_EMAIL_PASSWORD", "") or ""
+EMAIL_USE_TLS = config.env_bool("BASTION_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = config.env_bool("BASTION_EMAIL_SSL", False)
+EMAIL_TIMEOUT = config.env_int("BASTION_EMAIL_TIMEOUT", 10)
+# How long a link in an email (verify an address, confirm a change) stays valid.
+BASTION_EMAIL_LINK_HOURS = config.env_int("BASTION_EMAIL_LINK_HOURS", 24)
 
 # Accounts and authorisation (docs/security.md).
 # 2FA (TOTP or WebAuthn) required before creating tokens, managing projects or uploading.

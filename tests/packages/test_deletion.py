@@ -76,8 +76,11 @@ def test_delete_a_file(
     other = builders.wheel("samplepkg", "1.0", code="VALUE = 2\n")
     response = upload(other, token)
     assert response.status_code == 400
-    assert "File already exists" in response.reason_phrase
-    upload(published["wheel"], token)
+    assert "previously used by a file that has since been deleted" in response.reason_phrase
+    # Not the "identical re-upload" 200: twine would report a success for a file nobody can get.
+    response = upload(published["wheel"], token)
+    assert response.status_code == 400
+    assert "previously used by a file that has since been deleted" in response.reason_phrase
     wheel.refresh_from_db()
     assert wheel.state == File.REMOVED
     assert wheel.filename not in simple(client, "samplepkg")

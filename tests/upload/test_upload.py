@@ -566,3 +566,11 @@ def test_license_file_must_exist_in_the_distribution(upload: Any, token: str) ->
         "samplepkg", "1.0", meta=meta, extra_members={"samplepkg-1.0.dist-info/licenses/LICENSE": b"MIT\n"}
     )
     assert upload(licensed, token, fields=licensed.form(metadata_version="2.4", license_file="LICENSE")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_verdict_for_a_file_deleted_while_waiting_is_skipped() -> None:
+    """A release or project deleted while its file waited for the scanner: nothing to decide."""
+    from bastion.upload.tasks import apply_verdict
+
+    assert apply_verdict(987654, "malicious", 1.0, []) == "skipped"

@@ -284,6 +284,11 @@ def handle_upload(req: UploadRequest) -> UploadResult:
 
     # Re-uploads and filename reuse.
     existing = File.objects.filter(filename=filename).first()
+    if existing is not None and existing.state == File.REMOVED:
+        raise UploadError(
+            "This filename was previously used by a file that has since been deleted. Use a "
+            f"different version. See {HELP}#file-name-reuse for more information."
+        )
     if existing is not None:
         if (
             existing.sha256_digest == computed["sha256_digest"]

@@ -41,8 +41,14 @@ def apply_verdict(
     file_id: int, verdict: str, score: float | None, findings: list[dict[str, Any]]
 ) -> str:
     with transaction.atomic():
-        file = File.objects.select_for_update().select_related("release__project").get(pk=file_id)
-        if file.state != File.PENDING:
+        file = (
+            File.objects.select_for_update()
+            .select_related("release__project")
+            .filter(pk=file_id)
+            .first()
+        )
+        if file is None or file.state != File.PENDING:
+            # Deleted (with its release or project) while waiting, or decided already.
             return "skipped"
         file.scan_verdict = verdict
         file.scan_score = score

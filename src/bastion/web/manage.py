@@ -199,15 +199,6 @@ def _confirmation(request: HttpRequest) -> tuple[str, str]:
     return str(form.cleaned_data["confirm"]), ""
 
 
-def _render_root() -> None:
-    from bastion.index import render as index_render
-
-    try:
-        index_render.render_root()
-    except OSError:  # re-rendered on the next change or by `bastion check --repair`
-        log.exception("could not render the simple index after a project deletion")
-
-
 @never_cache
 @require_POST
 def project_delete(request: HttpRequest, name: str) -> HttpResponse:
@@ -228,7 +219,6 @@ def project_delete(request: HttpRequest, name: str) -> HttpResponse:
         deletion.delete_project(project, actor=request.user, request=request)  # type: ignore[arg-type]
     except deletion.DeletionError as exc:
         return refuse(request, project, str(exc), status=409)
-    transaction.on_commit(_render_root)
     messages.success(request, f"The project '{project.name}' was deleted.")
     return HttpResponseRedirect(reverse("account"))
 
