@@ -182,3 +182,9 @@ def test_rescan_holds_what_is_now_malicious(capsys: Any, upload: Any, token: str
     assert json.loads(out.splitlines()[0])["outcome"] == "held"
     file.refresh_from_db()
     assert file.state == File.HELD
+
+
+def test_user_create_refuses_an_address_already_used(capsys: Any, user: Any) -> None:
+    code, _, err = run(capsys, "user", "create", "alice2", "--email", "ALICE@example.com",
+                       "--password-stdin", stdin="a sufficiently long passphrase\n")
+    assert code == 2 and "already used by another account" in err

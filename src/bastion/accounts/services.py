@@ -44,6 +44,9 @@ def create_user(
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
             raise AccountError(f"The username '{username}' is already taken.")
+        if User.objects.filter(email__iexact=email).exists():
+            # One account per address: notices and password resets must reach one person.
+            raise AccountError("This email address is already used by another account.")
         user = User.objects.create_user(
             username=username,
             email=email,
