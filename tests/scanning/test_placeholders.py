@@ -203,3 +203,29 @@ def test_install_hook_of_a_package_built_from_c_sources_is_not_held() -> None:
     c_source = "#include <Python.h>\n" + "static int f(int x) { return x + 1; }\n" * 10
     r = scan({"setup.py": INSTALL_HOOK_RUNS, "demo/__init__.py": "", "src/demo.c": c_source})
     assert "install-hook-without-code" not in rules(r)
+
+
+def test_import_of_a_standard_module_look_alike_on_import_is_held() -> None:
+    init = "import sockets\n\ndef get(host):\n    return sockets.create(host)\n"
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": init})
+    assert rules(r).get("stdlib-lookalike-import") == "high"
+    assert r.verdict == "malicious"
+
+
+def test_look_alike_shipped_in_the_archive_or_real_modules_are_not_flagged() -> None:
+    init = (
+        "import socket, subprocess, pathlib2, typing_extensions, requests\n"
+        "from . import tokens\nimport tokens\n"
+    )
+    r = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": init, "demo/tokens.py": "X = 1\n"})
+    assert "stdlib-lookalike-import" not in rules(r)
+
+
+def test_stdlib_lookalike_names() -> None:
+    from bastion.scanning.engine import stdlib_lookalike
+
+    assert stdlib_lookalike("sockets") == "socket"
+    assert stdlib_lookalike("subprocesss") == "subprocess"
+    assert stdlib_lookalike("subporcess") == "subprocess"
+    for name in ("socket", "Queue", "urllib3", "pathlib2", "requests", "six", "numpy", "tomli"):
+        assert stdlib_lookalike(name) is None, name

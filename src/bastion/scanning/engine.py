@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -303,6 +304,7 @@ def _scan_archive(
                 w.line if w else None, w.detail[:120] if w else None))
     findings.extend(_archive_level(evidence, binaries, is_wheel, small))
     findings.extend(_placeholder_findings(evidence, code_bytes < NO_CODE_BYTES))
+    findings.extend(_stdlib_lookalike_imports(evidence))
     if is_wheel and binaries and _pure_wheel(wheel_text):
         findings.extend(_pure_wheel_extension(evidence, binaries))
     return findings
@@ -345,6 +347,72 @@ def _placeholder_findings(evidence: list[FileEvidence], no_code: bool) -> list[F
             "installation fail: a placeholder that holds a name (dependency confusion).",
             setup.path, w.line, setup.excerpt(w.line) or w.detail[:160]))
     return out
+
+
+# Python 2's standard library, still imported by code that supports both
+PY2_STDLIB = frozenset({
+    "Queue", "urllib2", "ConfigParser", "commands", "sets", "httplib", "urlparse", "cPickle",
+    "StringIO", "cStringIO", "HTMLParser", "cookielib", "Tkinter", "thread", "exceptions",
+    "md5", "sha", "SocketServer", "BaseHTTPServer", "SimpleHTTPServer", "xmlrpclib",
+    "htmlentitydefs", "robotparser", "dummy_thread", "copy_reg", "repr", "anydbm", "whichdb",
+})
+STDLIB_NAMES = frozenset(sys.stdlib_module_names) | PY2_STDLIB
+# what a typo of a standard module looks like: socket -> sockets, subprocesss, subporcess
+LOOKALIKE_TARGETS = tuple(sorted(
+    n for n in sys.stdlib_module_names
+    if not n.startswith("_") and len(n) >= 4 and n not in ("test", "this", "antigravity")
+))
+
+
+def stdlib_lookalike(name: str) -> str | None:
+    """The standard-library module ``name`` imitates (one letter added, doubled or swapped)."""
+    if name in STDLIB_NAMES or name.lower() in STDLIB_NAMES or not name.isalpha():
+        return None
+    low = name.lower()
+    for target in LOOKALIKE_TARGETS:
+        if len(low) == len(target) + 1 and (
+            low == target + "s"
+            or any(low == target[:i] + target[i] + target[i:] for i in range(len(target)))
+        ):
+            return target
+        if len(low) == len(target) and low != target and any(
+            low == target[:i] + target[i + 1] + target[i] + target[i + 2:]
+            for i in range(len(target) - 1)
+        ):
+            return target
+    return None
+
+
+def _stdlib_lookalike_imports(evidence: list[FileEvidence]) -> list[Finding]:
+    """Code that imports a look-alike of a standard-library module the archive does not hold.
+
+    Nothing needs to install ``sockets`` or ``subprocesss``: such a name is a typosquat whose
+    package carries the payload, pulled in as a dependency or by the victim's own typo.
+    """
+    own: set[str] = set()
+    for e in evidence:
+        parts = e.relpath.split("/")
+        own.update(p.split(".", 1)[0] for p in parts)
+    for e in evidence:
+        if e.py is None or e.role not in ("setup", "init", "pth", "module"):
+            continue
+        for imported in sorted(e.py.imports):
+            top = imported.split(".", 1)[0]
+            if top in own:
+                continue
+            target = stdlib_lookalike(top)
+            if target is None:
+                continue
+            line = None
+            if e.text:
+                m = re.search(rf"(?m)^\s*(?:import|from)\s+{re.escape(top)}\b", e.text)
+                line = e.text.count("\n", 0, m.start()) + 1 if m else None
+            return [Finding(
+                "stdlib-lookalike-import", Severity.HIGH if e.role != "module" else Severity.MEDIUM,
+                f"Imports {top!r}, a look-alike of the standard library's {target!r} that the "
+                "package does not contain: a typosquatted package carries the code.",
+                e.path, line, e.excerpt(line) if line else None)]
+    return []
 
 
 def _pure_wheel(wheel_text: str) -> bool:
