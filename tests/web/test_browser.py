@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from django.db import transaction
 
@@ -78,6 +79,11 @@ def test_publisher_and_owner_journey(live_server: Any, owner_with_project: Any) 
             page.get_by_label("Username").fill("olivia")
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
+            # The second factor: the code the owner's authenticator app shows now.
+            page.get_by_label("Code from your authenticator app").fill(
+                pyotp.TOTP(owner_with_project.totp_seed).now()
+            )
+            page.get_by_role("button", name="Verify").click()
             expect(page).to_have_url(f"{base}/account/")
             expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
 

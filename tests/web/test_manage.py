@@ -431,7 +431,7 @@ def test_deleted_file_leaves_simple_and_packages_and_cannot_be_uploaded_again(
 
     response = upload(builders.wheel("samplepkg", "1.0", code="VALUE = 9\n"), token)
     assert response.status_code == 400
-    assert "File already exists" in response.reason_phrase
+    assert "previously used by a file that has since been deleted" in response.reason_phrase
 
     # Deleting the project takes it out of the simple index altogether.
     response = client.post("/manage/project/samplepkg/delete/", {"confirm": "samplepkg"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pyotp
 import pytest
 from django.test import Client
 
@@ -122,9 +123,17 @@ def test_project_page_shows_files_with_hashes_and_size(client: Client, world: Wo
     assert f'href="/packages/{f.storage_key}"' in body
 
 
-def test_install_command_uses_the_request_host(client: Client, world: World) -> None:
+def test_install_command_uses_the_request_host(
+    client: Client, world: World, settings: Any
+) -> None:
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "index.example.org"]
     body = text(client.get("/project/demo-pkg/", HTTP_HOST="index.example.org"))
     assert "pip install --index-url http://index.example.org/simple/ demo-pkg==1.0" in body
+
+
+def test_a_host_the_operator_did_not_list_is_refused(client: Client, world: World) -> None:
+    """Links built from the Host header (install commands, emailed links) cannot be steered."""
+    assert client.get("/project/demo-pkg/", HTTP_HOST="evil.example").status_code == 400
 
 
 def test_install_command_prefers_the_configured_base_url(
@@ -185,6 +194,11 @@ def test_manage_link_only_for_owners(world: World) -> None:
 # --- Logging in and out ------------------------------------------------------------------------
 
 
+def second_factor(client: Client, user: Any) -> Any:
+    """The login's second step, with the code the user's authenticator app shows now."""
+    return client.post("/account/login/2fa/", {"totp_code": pyotp.TOTP(user.totp_seed).now()})
+
+
 def test_login_and_logout(client: Client, world: World) -> None:
     page = client.get("/account/login/")
     assert page.status_code == 200
@@ -196,6 +210,10 @@ def test_login_and_logout(client: Client, world: World) -> None:
 
     before = client.session.session_key
     response = client.post("/account/login/", {"username": "olivia", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/account/login/2fa/"  # the password alone is not enough
+    assert client.get("/account/").status_code == 302
+    response = second_factor(client, world.owner)
     assert response.status_code == 302
     assert response["Location"] == "/account/"
     assert client.session.session_key != before  # the session is rotated on login
@@ -210,11 +228,11 @@ def test_login_and_logout(client: Client, world: World) -> None:
 
 
 def test_login_follows_a_local_next(client: Client, world: World) -> None:
-    response = client.post(
+    client.post(
         "/account/login/?next=/project/demo-pkg/",
         {"username": "olivia", "password": PASSWORD, "next": "/project/demo-pkg/"},
     )
-    assert response["Location"] == "/project/demo-pkg/"
+    assert second_factor(client, world.owner)["Location"] == "/project/demo-pkg/"
 
 
 @pytest.mark.parametrize(
@@ -224,9 +242,8 @@ def test_login_follows_a_local_next(client: Client, world: World) -> None:
 def test_login_does_not_follow_a_foreign_next(client: Client, world: World, target: str) -> None:
     page = text(client.get("/account/login/", {"next": target}))
     assert "evil.example" not in page
-    response = client.post(
-        "/account/login/", {"username": "olivia", "password": PASSWORD, "next": target}
-    )
+    client.post("/account/login/", {"username": "olivia", "password": PASSWORD, "next": target})
+    response = second_factor(client, world.owner)
     assert response.status_code == 302
     assert response["Location"] == "/account/"
 

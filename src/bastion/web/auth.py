@@ -99,6 +99,11 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["allow_registration"] = bool(getattr(settings, "BASTION_ALLOW_REGISTRATION", False))
+        return context
+
     def _submitted_name(self) -> str:
         return str(self.request.POST.get("username", ""))[:150]
 

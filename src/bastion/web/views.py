@@ -32,7 +32,7 @@ from bastion.packages import services as packages
 from bastion.packages.models import File, Project, Release
 from bastion.tokens import services as tokens
 from bastion.tokens.policy import Action, Decision, authorize, session_identity
-from bastion.web import queries
+from bastion.web import queries, twofactor
 from bastion.web.forms import SearchForm, TokenCreateForm
 
 # ---------------------------------------------------------------------------------------------
@@ -190,6 +190,7 @@ def _account_context(request: HttpRequest, form: TokenCreateForm | None = None) 
         ],
         "form": form or TokenCreateForm(projects=[r.project for r in roles]),
         "history": events.for_user(int(user.pk), limit=50),  # type: ignore[arg-type]
+        "two_factor": twofactor.account_status(user),  # type: ignore[arg-type]
     }
 
 
