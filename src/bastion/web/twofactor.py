@@ -210,8 +210,8 @@ def webauthn_remove(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         label = wa.remove_credential(user, pk, request=request)
     except wa.WebAuthnError as exc:
-        messages.error(request, str(exc))
-        return HttpResponseRedirect(reverse("account-2fa"))
+        # Only "no such key on your account": someone else's key does not exist for you.
+        raise Http404(str(exc)) from exc
     messages.success(request, f"The security key \u201c{label}\u201d was removed.")
     _warn_if_unprotected(request, user)
     return HttpResponseRedirect(reverse("account-2fa"))
