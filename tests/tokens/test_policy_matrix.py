@@ -28,6 +28,10 @@ EXPECTED: dict[str, set[Action]] = {
     "owner session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.UPLOAD, A.YANK, A.DELETE, A.MANAGE_ROLES},
     "admin session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.YANK, A.DELETE, A.MANAGE_ROLES, A.ADMIN},
     "frozen owner session": set(),
+    # An owner without a second factor: nothing while BASTION_REQUIRE_2FA is on (the default).
+    "no-2fa owner session": set(),
+    "no-2fa owner user token": set(),
+    "unverified-email owner token": set(),
     "owner user token": {A.CREATE_PROJECT, A.UPLOAD},
     "owner token for samplepkg": {A.UPLOAD},
     "owner token for other": set(),
@@ -46,11 +50,15 @@ def identities(make_user: Any) -> tuple[dict[str, Identity], Any]:
     stranger = make_user("stranger")
     admin = make_user("root", admin=True)
     frozen = make_user("frozen")
+    no2fa = make_user("nora", two_factor=False)
+    unverified = make_user("uma", email_verified=False)
     with transaction.atomic():
         project = packages.create_project("samplepkg", owner)
         packages.create_project("other", owner)
         packages.add_role(project, maintainer, "maintainer", actor=owner)
         packages.add_role(project, frozen, "owner", actor=owner)
+        packages.add_role(project, no2fa, "owner", actor=owner)
+        packages.add_role(project, unverified, "owner", actor=owner)
     frozen.is_frozen = True
     frozen.save()
 
@@ -66,6 +74,9 @@ def identities(make_user: Any) -> tuple[dict[str, Identity], Any]:
         "owner session": session_identity(owner),
         "admin session": session_identity(admin),
         "frozen owner session": session_identity(frozen),
+        "no-2fa owner session": session_identity(no2fa),
+        "no-2fa owner user token": tok(no2fa),
+        "unverified-email owner token": tok(unverified),
         "owner user token": tok(owner),
         "owner token for samplepkg": tok(owner, projects=["samplepkg"]),
         "owner token for other": tok(owner, projects=["other"]),
