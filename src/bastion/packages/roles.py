@@ -225,7 +225,7 @@ def invite(
 
 def _invitation_for(invitation_id: int, user: User) -> RoleInvitation:
     invitation = (
-        RoleInvitation.objects.select_for_update()
+        RoleInvitation.objects.select_for_update(of=("self",))
         .select_related("project", "inviter")
         .filter(pk=invitation_id, invitee=user)
         .first()
