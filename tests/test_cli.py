@@ -188,3 +188,23 @@ def test_user_create_refuses_an_address_already_used(capsys: Any, user: Any) -> 
     code, _, err = run(capsys, "user", "create", "alice2", "--email", "ALICE@example.com",
                        "--password-stdin", stdin="a sufficiently long passphrase\n")
     assert code == 2 and "already used by another account" in err
+
+
+def test_reset_2fa_removes_every_factor_and_tells_the_user(capsys: Any, user: Any) -> None:
+    from django.core import mail
+
+    from bastion.accounts.mfa import generate_recovery_codes
+    from bastion.accounts.models import RecoveryCode, has_two_factor
+    from bastion.events.models import Event
+
+    generate_recovery_codes(user)
+    assert has_two_factor(user)
+    code, out, _ = run(capsys, "user", "reset-2fa", "alice")
+    assert code == 0 and "removed 1 second factor of alice" in out
+    user.refresh_from_db()
+    assert not has_two_factor(user) and not RecoveryCode.objects.filter(user=user).exists()
+    assert Event.objects.filter(tag="account:2fa:reset", subject_id=user.pk).exists()
+    assert any("Two-factor authentication reset" in m.subject for m in mail.outbox)
+    # Without a factor again, the user cannot get a token until they set one up.
+    code, _, err = run(capsys, "token", "create", "alice")
+    assert code == 2 and "Two-factor authentication is required" in err

@@ -64,6 +64,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.set_defaults(handler=cmd_user_create)
 
+    p = user_sub.add_parser(
+        "reset-2fa",
+        help="Remove every second factor and recovery code of a user who lost them all.",
+    )
+    p.add_argument("name", help="Username.")
+    p.set_defaults(handler=cmd_user_reset_2fa)
+
     token = subparsers.add_parser("token", help="Manage API tokens.")
     token_sub = token.add_subparsers(dest="token_command", metavar="ACTION")
     token_sub.required = True
@@ -267,6 +274,21 @@ def cmd_user_create(args: argparse.Namespace) -> int:
         if uri:
             # Shown once: the secret is stored encrypted and never printed again.
             print(f"TOTP provisioning URI (add it to an authenticator app): {uri}")
+    return 0
+
+
+def cmd_user_reset_2fa(args: argparse.Namespace) -> int:
+    _django()
+    migrate()
+    import getpass
+
+    from bastion.accounts import mfa
+
+    user = _user(args.name)
+    if user is None:
+        return 2
+    removed = mfa.reset_two_factor(user, operator=f"command line ({getpass.getuser()})")
+    print(f"removed {removed} second factor{'' if removed == 1 else 's'} of {user.username}")
     return 0
 
 

@@ -270,3 +270,34 @@ def _event(user: User, tag: str, request: Any, **additional: Any) -> None:
         request=request,
         **additional,
     )
+
+
+def reset_two_factor(user: User, *, operator: str) -> int:
+    """Remove every second factor and recovery code of ``user`` (an operator's decision, for a
+    person who lost all of them and proved who they are some other way). Returns how many
+    factors went. The user can log in with the password alone and must set 2FA up again before
+    uploading or managing anything; they are told by email."""
+    with transaction.atomic():
+        removed = int(user.has_totp) + WebAuthnCredential.objects.filter(user=user).count()
+        user.totp_secret = ""
+        user.totp_last_step = None
+        user.save(update_fields=["totp_secret", "totp_last_step"])
+        WebAuthnCredential.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
+        events.record(
+            "account:2fa:reset",
+            subject_kind="user",
+            subject_name=user.get_username(),
+            subject_id=user.pk,
+            operator=operator,
+            factors=removed,
+        )
+    send_security_notice(
+        user,
+        "Two-factor authentication reset",
+        "An administrator of this index removed every second factor and recovery code from "
+        "your account. Set up two-factor authentication again before uploading or managing "
+        "projects.",
+    )
+    return removed
+
