@@ -574,3 +574,45 @@ def test_a_verdict_for_a_file_deleted_while_waiting_is_skipped() -> None:
     from bastion.upload.tasks import apply_verdict
 
     assert apply_verdict(987654, "malicious", 1.0, []) == "skipped"
+
+
+@pytest.fixture
+def fresh_limits() -> Any:
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_project_creation_is_rate_limited_per_user(
+    upload: Any, token: str, settings: Any, fresh_limits: Any
+) -> None:
+    settings.BASTION_RATE_LIMITS = {"project-create.user": "2/h"}
+    for name in ("samplepkg", "samplepkg-two"):
+        assert upload(builders.wheel(name, "1.0"), token).status_code == 200
+    # A new version of an existing project is not a new project.
+    assert upload(builders.wheel("samplepkg", "1.1"), token).status_code == 200
+    response = upload(builders.wheel("samplepkg-three", "1.0"), token)
+    assert_refused(response, 429, "Too many new projects created")
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert not Project.objects.filter(normalized_name="samplepkg-three").exists()
+    assert File.objects.count() == 3
+
+
+def test_uploads_are_rate_limited_per_user_and_address(
+    upload: Any, token: str, settings: Any, fresh_limits: Any, make_user: Any, make_token: Any
+) -> None:
+    settings.BASTION_RATE_LIMITS = {"upload.user": "2/h", "upload.ip": "3/h"}
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+    assert upload(builders.wheel("samplepkg", "1.1"), token).status_code == 200
+    response = upload(builders.wheel("samplepkg", "1.2"), token)
+    assert_refused(response, 429, "Too many uploads")
+    assert int(response["Retry-After"]) > 0
+    assert File.objects.count() == 2
+    # Another user from the same address has their own user window, but the address's is full
+    # after one more attempt.
+    other = make_token(make_user("bob"))
+    assert upload(builders.wheel("samplepkg-bob", "1.0"), other).status_code == 200
+    assert_refused(upload(builders.wheel("samplepkg-bob", "1.1"), other), 429, "Too many uploads")
+    assert File.objects.count() == 3
