@@ -12,5 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
 django_application = get_wsgi_application()
 
 from bastion.index.fast import make_fast_path  # noqa: E402
+from bastion.warmup import warm_up  # noqa: E402
 
+warm_up()
 application = make_fast_path(settings.BASTION_PUBLIC_DIR, django_application)
