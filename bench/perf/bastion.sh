@@ -77,6 +77,9 @@ serve() { # name port datadir
 # operator turns off the reservation of popular names (docs/names.md). Optional per-user
 # NameOverrides for other refused names: BENCH_NAME_OVERRIDES="name1 name2".
 export BASTION_RESERVE_PROTECTED_NAMES="${BASTION_RESERVE_PROTECTED_NAMES-0}"
+# 84 new projects in one upload run: over the default project-creation limit (PyPI's 20/h per
+# user), which an operator importing an existing set of projects raises the same way.
+export BASTION_RATE_LIMITS="${BASTION_RATE_LIMITS-project-create.user=off,project-create.ip=off}"
 # The corpus has python-dateutil-2.9.0.post0.tar.gz, named before PEP 625.
 export BASTION_STRICT_SDIST_FILENAMES="${BASTION_STRICT_SDIST_FILENAMES-0}"
 NAME_OVERRIDES="${BENCH_NAME_OVERRIDES-}"
