@@ -188,7 +188,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "--workers",
             str(args.workers),
             "--worker-class",
-            "gthread",
+            "bastion.serving.PollingThreadWorker",
             "--threads",
             str(args.threads),
             "--timeout",

@@ -275,9 +275,11 @@ def test_totp_enrolment_end_to_end(
     assert "Invalid TOTP code" in text(wrong)
 
     enrol_code = code_at(secret)
+    before = client.session.session_key
     with django_capture_on_commit_callbacks(execute=True):
         done = client.post("/account/two-factor/totp/", {"code": enrol_code})
     assert done.status_code == 302
+    assert client.session.session_key != before  # a privilege change rotates the session
     assert done["Location"] == "/account/two-factor/recovery-codes/"
     codes_page = client.get("/account/two-factor/recovery-codes/")
     assert "no-store" in codes_page["Cache-Control"]

@@ -160,6 +160,7 @@ def totp_enrol(request: HttpRequest) -> HttpResponse:
                 form.add_error("code", str(exc))
             else:
                 del request.session[TOTP_ENROL_KEY]
+                request.session.cycle_key()  # the account's protection changed: new session id
                 messages.success(request, "Your authenticator app is set up.")
                 if first:
                     return _show_new_codes(request, user)
@@ -189,6 +190,7 @@ def totp_remove(request: HttpRequest) -> HttpResponse:
         messages.info(request, "No authenticator app is set up.")
         return HttpResponseRedirect(reverse("account-2fa"))
     mfa.disable_totp(user, request=request)
+    request.session.cycle_key()
     messages.success(request, "The authenticator app was removed from your account.")
     _warn_if_unprotected(request, user)
     return HttpResponseRedirect(reverse("account-2fa"))
@@ -212,6 +214,7 @@ def webauthn_remove(request: HttpRequest, pk: int) -> HttpResponse:
     except wa.WebAuthnError as exc:
         # Only "no such key on your account": someone else's key does not exist for you.
         raise Http404(str(exc)) from exc
+    request.session.cycle_key()
     messages.success(request, f"The security key \u201c{label}\u201d was removed.")
     _warn_if_unprotected(request, user)
     return HttpResponseRedirect(reverse("account-2fa"))
@@ -361,6 +364,7 @@ def webauthn_register_verify(request: HttpRequest) -> HttpResponse:
         )
     except wa.WebAuthnError as exc:
         return _json_error(str(exc))
+    request.session.cycle_key()  # the account's protection changed: new session id
     messages.success(request, "Your security key is registered.")
     if first:
         return JsonResponse({"redirect": _show_new_codes(request, user).url})
