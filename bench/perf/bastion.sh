@@ -129,13 +129,18 @@ cmd_start_read() {
   log "read instance ready in $((SECONDS - t0)) s: http://127.0.0.1:$READ_PORT/simple/"
 }
 
+# Bump when what the template holds changes (2: the user has TOTP, as uploading requires 2FA).
+TEMPLATE_VERSION=2
+
 cmd_template() {
   local tpl="$ST/upload-template"
-  if [[ -s $tpl/bench-token && -z ${REBUILD_TEMPLATE:-} ]]; then return 0; fi
+  if [[ -s $tpl/bench-token && -z ${REBUILD_TEMPLATE:-} \
+        && "$(cat "$tpl/version" 2>/dev/null)" == "$TEMPLATE_VERSION" ]]; then return 0; fi
   rm -rf "$tpl"; mkdir -p "$tpl"
   BASTION_DATA_DIR="$tpl/data" "${BASTION_CMD[@]}" migrate >/dev/null
   make_user "$tpl/data" >"$tpl/bench-token.tmp"
   mv "$tpl/bench-token.tmp" "$tpl/bench-token"
+  echo "$TEMPLATE_VERSION" >"$tpl/version"
   log "upload template: $tpl (user $USER_, token in bench-token)"
 }
 
