@@ -171,6 +171,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     render.render_all()
     print(f"bastion: data in {settings.DATA_DIR}", file=sys.stderr)
     print(f"bastion: serving on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get(
+        "BASTION_ALLOWED_HOSTS"
+    ):
+        print(
+            "bastion: answering only to the host names "
+            f"{', '.join(settings.ALLOWED_HOSTS)}; set BASTION_ALLOWED_HOSTS (or "
+            "BASTION_BASE_URL) to the names clients use, or they get 400 Bad Request",
+            file=sys.stderr,
+            flush=True,
+        )
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
     env["BASTION_DATA_DIR"] = str(settings.DATA_DIR)
