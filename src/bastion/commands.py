@@ -383,7 +383,9 @@ def cmd_token_list(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             print(
-                f"{r['id']}  {r['name']}  scope={r['scope']}  last used={r['last_used'] or 'never'}"
+                f"{r['id']}  {r['name']}  scope={r['scope']}"
+                f"{'  upload-only' if r['upload_only'] else ''}"
+                f"  expires={r['expires'] or 'never'}  last used={r['last_used'] or 'never'}"
             )
     return 0
 
@@ -397,7 +399,8 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     if user is None:
         return 2
     if args.all:
-        print(f"revoked {revoke_all(user, actor=user)} tokens")
+        count = revoke_all(user, actor=user)
+        print(f"revoked {count} token{'' if count == 1 else 's'}")
         return 0
     token = Token.objects.filter(user=user, pk=args.token_id).first() if args.token_id else None
     if token is None:

@@ -229,7 +229,7 @@ def test_upload_only_token_uploads_but_cannot_create(
     upload: Any, user: Any, samplepkg: Project
 ) -> None:
     raw, _ = tokens.create_token(user, "ci", upload_only=True)
-    assert_refused(upload(new_wheel(), raw), "Invalid API Token: upload-only token cannot be used")
+    assert_refused(upload(new_wheel(), raw), "Invalid API Token: upload-only token cannot create new projects")
     assert upload(builders.wheel("samplepkg", "1.0"), raw).status_code == 200
     assert Release.objects.filter(project=samplepkg, version="1.0").exists()
 

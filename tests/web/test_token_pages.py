@@ -97,7 +97,8 @@ def test_cli_lists_and_revokes_tokens(capsys: Any, make_user: Any, mailoutbox: A
     assert rows["b"]["expires"] is not None and rows["a"]["expires"] is None
     assert all(r["last_used"] is None for r in rows.values())
     code, out, _ = run(capsys, "token", "list", "alice")
-    assert f"{a.pk}  a  scope=all projects  last used=never" in out
+    assert f"{a.pk}  a  scope=all projects  upload-only  expires=never  last used=never" in out
+    assert f"{b.pk}  b  scope=all projects  expires={b.expires.isoformat()}" in out
 
     mailoutbox.clear()
     code, out, _ = run(capsys, "token", "revoke", "alice", str(b.pk))

@@ -122,7 +122,9 @@ def check_caveat(caveat: list[Any], ctx: Context) -> str | None:
     if tag == CAVEAT_UPLOAD_ONLY:
         if len(caveat) != 1:
             return "malformed upload-only caveat"
-        if ctx.action != "upload" or ctx.creating_project:
+        if ctx.creating_project:
+            return "upload-only token cannot create new projects"
+        if ctx.action != "upload":
             return "upload-only token cannot be used for this action"
         return None
     return "unknown caveat"
