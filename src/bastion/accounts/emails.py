@@ -167,12 +167,9 @@ def confirm(link: EmailLink, *, request: object = None) -> User:
                 raise LinkError(USED_MESSAGE)
             user.email_verified = True
             user.save(update_fields=["email_verified"])
-            events.record(
+            events.record_user(
                 "account:email:verify",
-                subject_kind="user",
-                subject_name=user.username,
-                subject_id=user.pk,
-                actor=user,
+                user,
                 request=request,
                 email=user.email,
             )
@@ -182,12 +179,9 @@ def confirm(link: EmailLink, *, request: object = None) -> User:
         user.email = new_email
         user.email_verified = True
         user.save(update_fields=["email", "email_verified"])
-        events.record(
+        events.record_user(
             "account:email:change",
-            subject_kind="user",
-            subject_name=user.username,
-            subject_id=user.pk,
-            actor=user,
+            user,
             request=request,
             old_email=old_email,
             new_email=new_email,

@@ -261,12 +261,9 @@ def webauthn_count(user: User) -> int:
 
 
 def _event(user: User, tag: str, request: Any, **additional: Any) -> None:
-    events.record(
+    events.record_user(
         tag,
-        subject_kind="user",
-        subject_name=user.get_username(),
-        subject_id=user.pk,
-        actor=user,
+        user,
         request=request,
         **additional,
     )
@@ -284,11 +281,10 @@ def reset_two_factor(user: User, *, operator: str) -> int:
         user.save(update_fields=["totp_secret", "totp_last_step"])
         WebAuthnCredential.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
-        events.record(
+        events.record_user(
             "account:2fa:reset",
-            subject_kind="user",
-            subject_name=user.get_username(),
-            subject_id=user.pk,
+            user,
+            system=True,
             operator=operator,
             factors=removed,
         )

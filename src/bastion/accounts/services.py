@@ -55,11 +55,9 @@ def create_user(
             is_superuser=is_admin,
             email_verified=email_verified,
         )
-        events.record(
+        events.record_user(
             "account:create",
-            subject_kind="user",
-            subject_name=user.username,
-            subject_id=user.pk,
+            user,
             actor=actor or user,
             admin=is_admin,
         )

@@ -290,12 +290,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _event(user: User, tag: str, request: Any, **additional: Any) -> None:
-    events.record(
+    events.record_user(
         tag,
-        subject_kind="user",
-        subject_name=user.get_username(),
-        subject_id=user.pk,
-        actor=user,
+        user,
         request=request,
         **additional,
     )

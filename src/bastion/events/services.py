@@ -54,6 +54,31 @@ def record(
     )
 
 
+def record_user(
+    tag: str,
+    user: _Actor,
+    *,
+    actor: _Actor | None = None,
+    request: Any = None,
+    **additional: Any,
+) -> Event:
+    """An event about an account (its security history), in the caller's transaction.
+
+    ``actor`` is who acted, when not the user themselves: an administrator, or ``None`` with
+    ``system=True`` for the index itself (a leak report, an expired invitation).
+    """
+    system = additional.pop("system", False)
+    return record(
+        tag,
+        subject_kind="user",
+        subject_name=user.get_username(),
+        subject_id=int(user.pk),
+        actor=None if system else (actor or user),
+        request=request,
+        **additional,
+    )
+
+
 def for_subject(subject_kind: str, subject_name: str, limit: int = 200) -> list[Event]:
     return list(Event.objects.filter(subject_kind=subject_kind, subject_name=subject_name)[:limit])
 

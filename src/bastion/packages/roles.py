@@ -94,11 +94,9 @@ def _lock(project: Project) -> None:
 def _user_event(
     user: User, tag: str, *, project: Project, actor: User, request: Any, **extra: Any
 ) -> None:
-    events.record(
+    events.record_user(
         tag,
-        subject_kind="user",
-        subject_name=user.get_username(),
-        subject_id=user.pk,
+        user,
         actor=actor,
         request=request,
         project=project.normalized_name,

@@ -90,12 +90,9 @@ def create_token(
         raw = macaroons.mint(str(token.id), caveats)
         token.token_sha256 = macaroons.token_digest(raw)
         token.save()
-        events.record(
+        events.record_user(
             "account:token:create",
-            subject_kind="user",
-            subject_name=user.username,
-            subject_id=user.pk,
-            actor=user,
+            user,
             request=request,
             token=name,
             token_id=str(token.id),
@@ -146,12 +143,9 @@ def mark_used(token: Token, *, request: Any = None) -> None:
     token.last_used = now
     if previous is None or now - previous >= USE_EVENT_INTERVAL:
         user = token.user
-        events.record(
+        events.record_user(
             "account:token:use",
-            subject_kind="user",
-            subject_name=user.username,
-            subject_id=user.pk,
-            actor=user,
+            user,
             request=request,
             token=token.name,
             token_id=str(token.pk),
@@ -172,11 +166,9 @@ def revoke(
     """
     user = token.user
     with transaction.atomic():
-        events.record(
+        events.record_user(
             "account:token:revoke",
-            subject_kind="user",
-            subject_name=user.username,
-            subject_id=user.pk,
+            user,
             actor=actor,
             request=request,
             token=token.name,
@@ -244,12 +236,10 @@ def revoke_leaked(
     """Revoke a token found in public, at once, and tell its owner where it was found."""
     user = token.user
     with transaction.atomic():
-        events.record(
+        events.record_user(
             "account:token:removed_leak",
-            subject_kind="user",
-            subject_name=user.username,
-            subject_id=user.pk,
-            actor=None,
+            user,
+            system=True,  # the index acted, on a scanner's report
             request=request,
             token=token.name,
             token_id=str(token.pk),

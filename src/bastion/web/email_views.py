@@ -204,12 +204,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
         return render(request, "web/account_email/change_password.html", {"form": form}, status=400)
     with transaction.atomic():
         form.save()
-        events.record(
+        events.record_user(
             "account:password:change",
-            subject_kind="user",
-            subject_name=user.username,
-            subject_id=user.pk,
-            actor=user,
+            user,
             request=request,
         )
         send_security_notice(
@@ -284,12 +281,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: Any) -> HttpResponse:
         with transaction.atomic():
             user = form.save()
-            events.record(
+            events.record_user(
                 "account:password:reset",
-                subject_kind="user",
-                subject_name=user.username,
-                subject_id=user.pk,
-                actor=user,
+                user,
                 request=self.request,
             )
             send_security_notice(
