@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -180,12 +181,13 @@ def release_unyank(request: HttpRequest, name: str, version: str) -> HttpRespons
 # Deletion: POST only, confirmed by typing the name, owners only (Action.DELETE)
 
 
-def _deletable(request: HttpRequest, name: str) -> Project | HttpResponse:
-    """The project, or the answer to give: the login page, 404 or 403."""
+def project_for(request: HttpRequest, name: str, action: Action) -> Project | HttpResponse:
+    """The project, if this session may do ``action`` on it; otherwise the answer to give
+    (the login page, 404 or 403)."""
     if not request.user.is_authenticated:
         return redirect_to_login(manage_url(name))
     project = _managed_project(name)
-    decision = _decide(request, Action.DELETE, project)
+    decision = _decide(request, action, project)
     if not decision:
         return forbidden(request, decision.reason)
     return project
@@ -199,26 +201,48 @@ def _confirmation(request: HttpRequest) -> tuple[str, str]:
     return str(form.cleaned_data["confirm"]), ""
 
 
-@never_cache
-@require_POST
-def project_delete(request: HttpRequest, name: str) -> HttpResponse:
-    found = _deletable(request, name)
-    if not isinstance(found, Project):
-        return found
-    project = found
+def _delete_confirmed(
+    request: HttpRequest,
+    project: Project,
+    *,
+    what: str,
+    expected: str,
+    matches: Callable[[str], bool],
+    delete: Callable[[], None],
+) -> HttpResponse | None:
+    """Delete once the typed confirmation matches; ``None`` when done, else the refusal."""
     typed, error = _confirmation(request)
     if error:
         return refuse(request, project, error)
-    if packages.normalize(typed) != project.normalized_name:
+    if not matches(typed):
         return refuse(
             request,
             project,
-            f"Could not delete project - {typed!r} is not the same as {project.normalized_name!r}",
+            f"Could not delete {what} - {typed!r} is not the same as {expected!r}",
         )
     try:
-        deletion.delete_project(project, actor=request.user, request=request)  # type: ignore[arg-type]
+        delete()
     except deletion.DeletionError as exc:
         return refuse(request, project, str(exc), status=409)
+    return None
+
+
+@never_cache
+@require_POST
+def project_delete(request: HttpRequest, name: str) -> HttpResponse:
+    project = project_for(request, name, Action.DELETE)
+    if not isinstance(project, Project):
+        return project
+    refused = _delete_confirmed(
+        request,
+        project,
+        what="project",
+        expected=project.normalized_name,
+        matches=lambda typed: packages.normalize(typed) == project.normalized_name,
+        delete=lambda: deletion.delete_project(project, actor=request.user, request=request),  # type: ignore[arg-type]
+    )
+    if refused is not None:
+        return refused
     messages.success(request, f"The project '{project.name}' was deleted.")
     return HttpResponseRedirect(reverse("account"))
 
@@ -226,26 +250,22 @@ def project_delete(request: HttpRequest, name: str) -> HttpResponse:
 @never_cache
 @require_POST
 def release_delete(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    found = _deletable(request, name)
-    if not isinstance(found, Project):
-        return found
-    project = found
+    project = project_for(request, name, Action.DELETE)
+    if not isinstance(project, Project):
+        return project
     release = packages.find_release(project, version)
     if release is None:
         raise Http404("No such release.")
-    typed, error = _confirmation(request)
-    if error:
-        return refuse(request, project, error)
-    if typed != release.version:
-        return refuse(
-            request,
-            project,
-            f"Could not delete release - {typed!r} is not the same as {release.version!r}",
-        )
-    try:
-        deletion.delete_release(release, actor=request.user, request=request)  # type: ignore[arg-type]
-    except deletion.DeletionError as exc:
-        return refuse(request, project, str(exc), status=409)
+    refused = _delete_confirmed(
+        request,
+        project,
+        what="release",
+        expected=release.version,
+        matches=lambda typed: typed == release.version,
+        delete=lambda: deletion.delete_release(release, actor=request.user, request=request),  # type: ignore[arg-type]
+    )
+    if refused is not None:
+        return refused
     messages.success(request, f"Release {release.version} was deleted.")
     return HttpResponseRedirect(manage_url(project))
 
@@ -253,25 +273,21 @@ def release_delete(request: HttpRequest, name: str, version: str) -> HttpRespons
 @never_cache
 @require_POST
 def file_delete(request: HttpRequest, name: str, file_id: int) -> HttpResponse:
-    found = _deletable(request, name)
-    if not isinstance(found, Project):
-        return found
-    project = found
+    project = project_for(request, name, Action.DELETE)
+    if not isinstance(project, Project):
+        return project
     file = File.objects.filter(pk=file_id, release__project=project).first()
     if file is None:
         raise Http404("No such file.")
-    typed, error = _confirmation(request)
-    if error:
-        return refuse(request, project, error)
-    if typed != file.filename:
-        return refuse(
-            request,
-            project,
-            f"Could not delete file - {typed!r} is not the same as {file.filename!r}",
-        )
-    try:
-        deletion.delete_file(file, actor=request.user, request=request)  # type: ignore[arg-type]
-    except deletion.DeletionError as exc:
-        return refuse(request, project, str(exc), status=409)
+    refused = _delete_confirmed(
+        request,
+        project,
+        what="file",
+        expected=file.filename,
+        matches=lambda typed: typed == file.filename,
+        delete=lambda: deletion.delete_file(file, actor=request.user, request=request),  # type: ignore[arg-type]
+    )
+    if refused is not None:
+        return refused
     messages.success(request, f"{file.filename} was deleted.")
     return HttpResponseRedirect(manage_url(project))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -21,27 +21,13 @@ from bastion.packages import services as packages
 from bastion.packages.models import Project, Role
 from bastion.tokens.policy import Action
 from bastion.web.forms_manage import ChangeRoleForm, InviteForm, first_error
-from bastion.web.manage import manage_url, refuse, render_manage
+from bastion.web.manage import _managed_project, manage_url, project_for, refuse, render_manage
 from bastion.web.reauth import is_fresh, reauth_redirect
-from bastion.web.views import _account_context, _decide, forbidden
-
-
-def _project(name: str) -> Project:
-    project = packages.get_project(name)
-    if project is None:
-        raise Http404("No such project.")
-    return project
+from bastion.web.views import _account_context
 
 
 def _manageable(request: HttpRequest, name: str) -> Project | HttpResponse:
-    """The project, or the answer to give: the login page, 404 or 403."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(manage_url(name))
-    project = _project(name)
-    decision = _decide(request, Action.MANAGE_ROLES, project)
-    if not decision:
-        return forbidden(request, decision.reason)
-    return project
+    return project_for(request, name, Action.MANAGE_ROLES)
 
 
 def _user(request: HttpRequest) -> User:
@@ -151,7 +137,7 @@ def _account_refusal(request: HttpRequest, reason: str, status: int = 400) -> Ht
 def role_leave(request: HttpRequest, name: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account"))
-    project = _project(name)
+    project = _managed_project(name)
     user = _user(request)
     if packages.role_of(user, project) is None:
         return _account_refusal(request, f"You have no role on '{project.name}'.")
