@@ -616,3 +616,17 @@ def test_uploads_are_rate_limited_per_user_and_address(
     assert upload(builders.wheel("samplepkg-bob", "1.0"), other).status_code == 200
     assert_refused(upload(builders.wheel("samplepkg-bob", "1.1"), other), 429, "Too many uploads")
     assert File.objects.count() == 3
+
+
+def test_release_keeps_the_version_as_typed(upload: Any, token: str, client: Any) -> None:
+    """PyPI shows a version as its author wrote it; the canonical form identifies the release."""
+    dist = builders.wheel(
+        "samplepkg", "1.0.0rc1", meta=builders.metadata_text("samplepkg", "1.0.0-RC1")
+    )
+    response = upload(dist, token, fields=dist.form(version="1.0.0-RC1"))
+    assert response.status_code == 200, response.reason_phrase
+    release = Release.objects.get(project__normalized_name="samplepkg")
+    assert release.version == "1.0.0-RC1"
+    assert client.get("/pypi/samplepkg/json").json()["info"]["version"] == "1.0.0-RC1"
+    # Any spelling finds it.
+    assert client.get("/pypi/samplepkg/1.0.0rc1/json").status_code == 200

@@ -157,9 +157,16 @@ def get_or_create_release(
     release = Release.objects.filter(project=project, canonical_version=canonical).first()
     if release is not None:
         return release, False
+    # The version as its author wrote it (PyPI shows "1.0.0-rc1" as uploaded); ``canonical_version``
+    # is what identifies the release.
+    typed = str(metadata.get("version") or "").strip()
+    try:
+        shown = typed if typed and Version(typed) == version else str(version)
+    except InvalidVersion:
+        shown = str(version)
     release = Release.objects.create(
         project=project,
-        version=str(version),
+        version=shown,
         canonical_version=canonical,
         uploader=uploader,
         summary=str(metadata.get("summary") or "")[:512],
