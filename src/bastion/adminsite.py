@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 
 
@@ -27,6 +28,13 @@ class BastionAdminSite(AdminSite):
         return bool(authorize(session_identity(request.user), Action.ADMIN))  # type: ignore[arg-type]
 
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.user.is_authenticated:
+            # Logged in but not allowed (no second factor, not an administrator): say why,
+            # rather than bounce between this page and the login page for ever.
+            from bastion.tokens.policy import Action, authorize, session_identity
+
+            decision = authorize(session_identity(request.user), Action.ADMIN)  # type: ignore[arg-type]
+            return render(request, "web/forbidden.html", {"reason": decision.reason}, status=403)
         next_url = request.GET.get("next") or reverse("admin:index")
         return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
 

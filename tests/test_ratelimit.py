@@ -1,0 +1,77 @@
+"""The rate-limit settings an operator writes, and how a limit answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import RequestFactory
+
+from bastion import ratelimit
+
+
+def test_parse_rates_reads_the_operator_setting() -> None:
+    assert ratelimit.parse_rates("") == {}
+    assert ratelimit.parse_rates(" login.ip=10/5m, upload.user=off,2fa.user=5/h ") == {
+        "login.ip": "10/5m",
+        "upload.user": "off",
+        "2fa.user": "5/h",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["login=10/5m", "nosuch.ip=1/m", "login.host=1/m", "login.ip=ten/m", "login.ip=10/w", "login.ip"],
+)
+def test_parse_rates_refuses_what_it_cannot_read(text: str) -> None:
+    with pytest.raises(ValueError, match="BASTION_RATE_LIMITS"):
+        ratelimit.parse_rates(text)
+
+
+@pytest.fixture
+def fresh_cache() -> Any:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_a_full_window_refuses_until_it_passes(
+    fresh_cache: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import django_ratelimit.core
+
+    settings.BASTION_RATE_LIMITS = {"login.ip": "2/m", "login.user": "off"}
+    clock = [1_000_000.0]
+    monkeypatch.setattr(django_ratelimit.core.time, "time", lambda: clock[0])
+    request = RequestFactory().post("/account/login/", REMOTE_ADDR="192.0.2.7")
+    for _ in range(2):
+        ratelimit.check(request, "login", user="alice")
+        ratelimit.hit(request, "login", user="alice")
+    with pytest.raises(ratelimit.RateLimited) as exc:
+        ratelimit.check(request, "login", user="alice")
+    assert 0 < exc.value.retry_after <= 60
+    assert "too many unsuccessful login attempts" in exc.value.message
+    # Another address has its own window; the same address after the window passes is free.
+    other = RequestFactory().post("/account/login/", REMOTE_ADDR="192.0.2.8")
+    ratelimit.check(other, "login", user="alice")
+    clock[0] += 61
+    ratelimit.check(request, "login", user="alice")
+
+
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(settings: Any) -> None:
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.5"
+    )
+    settings.BASTION_BEHIND_PROXY = False
+    assert ratelimit.client_ip(request) == "10.0.0.1"  # a client cannot choose its own address
+    settings.BASTION_BEHIND_PROXY = True
+    assert ratelimit.client_ip(request) == "203.0.113.5"  # appended by the trusted proxy
+
+
+def test_a_disabled_scope_never_limits(fresh_cache: Any, settings: Any) -> None:
+    settings.BASTION_RATE_LIMITS = {"upload.ip": "off", "upload.user": "0"}
+    request = RequestFactory().post("/legacy/")
+    for _ in range(50):
+        ratelimit.check(request, "upload", user="alice")
+        ratelimit.hit(request, "upload", user="alice")
