@@ -339,3 +339,35 @@ def test_matrix(setup: Setup, name: str, index: int, identity: str) -> None:
     assert refused is not expected, (name, identity, response.status_code, location)
     if refused and row.method == "POST":
         assert _state() == before, f"{name} refused for {identity} but changed something"
+
+
+GARBAGE: dict[str, Any] = {
+    "username": "\x00" * 3,
+    "password": "x" * 5000,
+    "name": "../../etc/passwd",
+    "role": "god",
+    "confirm": "\u202e",
+    "reason": "r" * 5000,
+    "totp_code": "' OR 1=1 --",
+    "recovery_code": "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+    "email": "not-an-address",
+    "next": "//evil.example/",
+    "label": "k" * 500,
+    "expires_days": "-1",
+    "project": "nope",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_no_endpoint_answers_garbage_with_a_server_error(setup: Setup, name: str) -> None:
+    """Every endpoint, as anonymous and as the owner, with nonsense: a 4xx or a page, never 5xx."""
+    for identity in (ANON, OWNER):
+        for row in TABLE[name]:
+            client, headers = _client(setup, identity, Row(row.method, row.path, row.allowed))
+            path = row.path(setup)
+            for response in (
+                client.get(path + ("&" if "?" in path else "?") + "next=%00&page=-1", **headers),
+                client.post(path, GARBAGE, **headers),
+                client.post(path, b"\xff\xfe{", content_type="application/json", **headers),
+            ):
+                assert response.status_code < 500, (name, identity, response.status_code)
