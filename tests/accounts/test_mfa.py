@@ -273,3 +273,11 @@ def test_removing_the_last_key_drops_recovery_codes(
     with pytest.raises(wa.WebAuthnError, match="no such security key"):
         wa.remove_credential(bob, second.pk)
     assert Event.objects.filter(tag="account:2fa:webauthn:remove").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_key_name_with_control_characters_is_refused(make_user: Any) -> None:
+    user = make_user("kim")
+    with pytest.raises(wa.WebAuthnError, match="control characters"):
+        wa.clean_label(user, "desk\x00key")
+    assert wa.clean_label(user, "  desk   key ") == "desk key"

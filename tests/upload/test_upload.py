@@ -630,3 +630,11 @@ def test_release_keeps_the_version_as_typed(upload: Any, token: str, client: Any
     assert client.get("/pypi/samplepkg/json").json()["info"]["version"] == "1.0.0-RC1"
     # Any spelling finds it.
     assert client.get("/pypi/samplepkg/1.0.0rc1/json").status_code == 200
+
+
+def test_metadata_with_a_nul_character_is_refused(upload: Any, token: str) -> None:
+    meta = builders.metadata_text("samplepkg", "1.0").replace("A test project", "A test\x00project", 1)
+    dist = builders.wheel("samplepkg", "1.0", meta=meta)
+    response = upload(dist, token, fields=dist.form(summary=None))
+    assert_refused(response, 400, "The metadata inside the file contains a NUL character.")
+    assert_nothing_written()

@@ -120,6 +120,8 @@ def begin_registration(user: User, rp: RelyingParty) -> tuple[dict[str, Any], di
 
 def clean_label(user: User, label: str) -> str:
     label = " ".join(label.split())
+    if any(ord(c) < 32 or ord(c) == 127 for c in label):
+        raise WebAuthnError("A key's name cannot contain control characters.")
     if not label:
         raise WebAuthnError("Give the security key a name, such as \u201cblue YubiKey\u201d.")
     if len(label) > MAX_LABEL:

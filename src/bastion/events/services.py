@@ -21,6 +21,18 @@ def _client(request: Any) -> tuple[str | None, str]:
     return meta.get("REMOTE_ADDR") or None, meta.get("HTTP_USER_AGENT", "")[:400]
 
 
+def _text(value: Any) -> Any:
+    """Strings as an audit trail can keep them: what a client typed may hold NUL characters,
+    which PostgreSQL refuses in text and JSON; they are shown as U+FFFD instead."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_text(k): _text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_text(v) for v in value]
+    return value
+
+
 def record(
     tag: str,
     *,
@@ -36,6 +48,7 @@ def record(
     ``tag`` reads ``subject:action`` (``project:release:yank``, ``account:token:create``).
     """
     ip, agent = _client(request)
+    subject_name, agent = _text(subject_name), _text(agent)
     actor_id = None
     actor_name = ""
     if actor is not None and getattr(actor, "pk", None) is not None:
@@ -50,7 +63,7 @@ def record(
         actor_name=actor_name,
         ip_address=ip,
         user_agent=agent,
-        additional=dict(additional),
+        additional=_text(dict(additional)),
     )
 
 

@@ -291,6 +291,9 @@ def validate_file_metadata(raw: RawMetadata) -> Metadata:
 
 def parse_file_metadata(data: bytes) -> RawMetadata:
     """Parse the METADATA / PKG-INFO found in a distribution."""
+    if b"\x00" in data:
+        # No metadata field may hold one, and the database could not store it.
+        raise MetadataError("The metadata inside the file contains a NUL character.")
     raw, _unparsed = parse_email(data)
     return raw
 

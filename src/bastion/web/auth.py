@@ -105,7 +105,9 @@ class LoginView(auth_views.LoginView):
         return context
 
     def _submitted_name(self) -> str:
-        return str(self.request.POST.get("username", ""))[:150]
+        # What was typed, for the rate limit and the audit trail: never a NUL, which no
+        # username has and PostgreSQL cannot store.
+        return str(self.request.POST.get("username", "")).replace("\x00", "")[:150]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         ratelimit.check(request, "login", user=self._submitted_name().lower())
