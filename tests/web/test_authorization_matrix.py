@@ -344,17 +344,21 @@ def test_matrix(setup: Setup, name: str, index: int, identity: str) -> None:
 GARBAGE: dict[str, Any] = {
     "username": "\x00" * 3,
     "password": "x" * 5000,
-    "name": "../../etc/passwd",
-    "role": "god",
-    "confirm": "\u202e",
-    "reason": "r" * 5000,
+    "name": "../../etc/\x00passwd",
+    "role": "god\x00",
+    "confirm": "\u202e\x00",
+    "reason": "r" * 5000 + "\x00",
     "totp_code": "' OR 1=1 --",
     "recovery_code": "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
-    "email": "not-an-address",
+    "email": "a\x00@example.com",
     "next": "//evil.example/",
-    "label": "k" * 500,
+    "label": "k\x00" * 250,
     "expires_days": "-1",
-    "project": "nope",
+    "project": "nope\x00",
+    "code": "\x00123456",
+    "new_password1": "\x00" * 12,
+    "new_password2": "\x00" * 12,
+    "old_password": "\x00",
 }
 
 
@@ -369,5 +373,10 @@ def test_no_endpoint_answers_garbage_with_a_server_error(setup: Setup, name: str
                 client.get(path + ("&" if "?" in path else "?") + "next=%00&page=-1", **headers),
                 client.post(path, GARBAGE, **headers),
                 client.post(path, b"\xff\xfe{", content_type="application/json", **headers),
+                client.post(path, GARBAGE, content_type="application/json", **headers),
+                client.post(
+                    path, {"credential": GARBAGE, **GARBAGE}, content_type="application/json",
+                    **headers,
+                ),
             ):
                 assert response.status_code < 500, (name, identity, response.status_code)
