@@ -50,3 +50,27 @@ def rate_limited_response(request: HttpRequest, exc: RateLimited) -> HttpRespons
         )
     response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+class RejectNulMiddleware:
+    """Refuse a NUL character anywhere in the path or the query string with 400.
+
+    No name, version or parameter of this site can contain one, PostgreSQL cannot store or even
+    compare one, and file-system calls refuse them: the one place to stop them is before any
+    view looks the value up. (Form fields are checked by Django's forms; the upload API escapes
+    them in metadata as PyPI does.)
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return HttpResponse(
+                "Null bytes are not allowed.\n",
+                status=400,
+                reason="Null bytes are not allowed.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
