@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,17 @@ def _private_storage(settings: Any, tmp_path: Any) -> None:
     """Each test gets empty storage and public trees."""
     settings.BASTION_STORAGE_DIR = tmp_path / "files"
     settings.BASTION_PUBLIC_DIR = tmp_path / "public"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Every test starts with empty rate-limit counters: the cache is per process and an
+    xdist worker runs many tests (failed logins of one test must not lock out the next)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
