@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import RequestFactory
 
 from bastion import ratelimit
@@ -29,15 +28,8 @@ def test_parse_rates_refuses_what_it_cannot_read(text: str) -> None:
         ratelimit.parse_rates(text)
 
 
-@pytest.fixture
-def fresh_cache() -> Any:
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def test_a_full_window_refuses_until_it_passes(
-    fresh_cache: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+    settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import django_ratelimit.core
 
@@ -69,7 +61,7 @@ def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(settings: Any) -> N
     assert ratelimit.client_ip(request) == "203.0.113.5"  # appended by the trusted proxy
 
 
-def test_a_disabled_scope_never_limits(fresh_cache: Any, settings: Any) -> None:
+def test_a_disabled_scope_never_limits(settings: Any) -> None:
     settings.BASTION_RATE_LIMITS = {"upload.ip": "off", "upload.user": "0"}
     request = RequestFactory().post("/legacy/")
     for _ in range(50):

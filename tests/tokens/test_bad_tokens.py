@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -27,11 +26,6 @@ from tests.conftest import basic
 pytestmark = pytest.mark.django_db(transaction=True)
 
 INVALID_AUTH = "Invalid or non-existent authentication information."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> None:
-    cache.clear()
 
 
 def assert_refused(response: Any, reason: str, status: int = 403) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.core.cache import cache
 from django.test import Client
 from pymacaroons import Macaroon
 
@@ -28,11 +27,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/_/secrets/disclose-token"
 KEY_ID = "90a421169f0a406205f1563a953312f0be898d3c7b6c06b681aa86a874555f4a"
 LEAK_URL = "https://github.com/octocat/hello/blob/abc/ci.yml"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> None:
-    cache.clear()
 
 
 @pytest.fixture

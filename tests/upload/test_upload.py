@@ -576,17 +576,8 @@ def test_a_verdict_for_a_file_deleted_while_waiting_is_skipped() -> None:
     assert apply_verdict(987654, "malicious", 1.0, []) == "skipped"
 
 
-@pytest.fixture
-def fresh_limits() -> Any:
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def test_project_creation_is_rate_limited_per_user(
-    upload: Any, token: str, settings: Any, fresh_limits: Any
+    upload: Any, token: str, settings: Any
 ) -> None:
     settings.BASTION_RATE_LIMITS = {"project-create.user": "2/h"}
     for name in ("samplepkg", "samplepkg-two"):
@@ -601,7 +592,7 @@ def test_project_creation_is_rate_limited_per_user(
 
 
 def test_uploads_are_rate_limited_per_user_and_address(
-    upload: Any, token: str, settings: Any, fresh_limits: Any, make_user: Any, make_token: Any
+    upload: Any, token: str, settings: Any, make_user: Any, make_token: Any
 ) -> None:
     settings.BASTION_RATE_LIMITS = {"upload.user": "2/h", "upload.ip": "3/h"}
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
-from django.core.cache import cache
 from django.test import Client
 
 from bastion.accounts.models import User
@@ -25,13 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW_PASSWORD = "a brand new passphrase 42"
 LINK = re.compile(r"https?://\S+")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def body(response: Any) -> str:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -22,11 +21,6 @@ from tests import builders
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN_RE = re.compile(r"bastion-[A-Za-z0-9_\-=]{20,}")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> None:
-    cache.clear()
 
 
 def logged_in(user: Any) -> Client:

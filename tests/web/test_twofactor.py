@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pyotp
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client, override_settings
 
 from bastion.accounts import mfa
@@ -19,13 +18,6 @@ from bastion.accounts.models import RecoveryCode
 from bastion.events.models import Event
 from bastion.web.reauth import SESSION_KEY as REAUTH_KEY
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def text(response: Any) -> str:

@@ -32,10 +32,8 @@ pytestmark = [
 def test_register_a_passkey_then_log_in_with_it(
     live_server: Any, make_user: Callable[..., Any]
 ) -> None:
-    from django.core.cache import cache
     from playwright.sync_api import expect, sync_playwright
 
-    cache.clear()
     walt = make_user("walt", two_factor=False)
     base = f"http://localhost:{urlsplit(live_server.url).port}"
     problems: list[str] = []
