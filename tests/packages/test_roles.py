@@ -220,7 +220,7 @@ def test_a_failing_change_writes_no_event(
 
     # The invitation is deleted after the role was created and before the events are written:
     # break the user event, the last write of the change.
-    monkeypatch.setattr(roles, "_user_event", broken)
+    monkeypatch.setattr(roles.events, "record_user", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         roles.accept(invitation.pk, user=bob)
     assert packages.role_of(bob, project) is None

@@ -91,19 +91,6 @@ def _lock(project: Project) -> None:
     Project.objects.select_for_update().filter(pk=project.pk).first()
 
 
-def _user_event(
-    user: User, tag: str, *, project: Project, actor: User, request: Any, **extra: Any
-) -> None:
-    events.record_user(
-        tag,
-        user,
-        actor=actor,
-        request=request,
-        project=project.normalized_name,
-        **extra,
-    )
-
-
 def _both_events(
     verb: str,
     project: Project,
@@ -122,8 +109,13 @@ def _both_events(
         user=user.get_username(),
         **extra,
     )
-    _user_event(
-        user, f"account:role:{verb}", project=project, actor=actor, request=request, **extra
+    events.record_user(
+        f"account:role:{verb}",
+        user,
+        actor=actor,
+        request=request,
+        project=project.normalized_name,
+        **extra,
     )
 
 
@@ -317,12 +309,12 @@ def revoke(
 # Existing roles
 
 
-def _role_of(project: Project, username: str) -> Role:
+def _role_of(project: Project, username: str, *, missing: str = "") -> Role:
     role = (
         Role.objects.select_related("user").filter(project=project, user__username=username).first()
     )
     if role is None:
-        raise RoleError(f"'{username}' has no role on '{project.name}'.")
+        raise RoleError(missing or f"'{username}' has no role on '{project.name}'.")
     return role
 
 
@@ -373,14 +365,15 @@ def change_role(
 def remove_role(project: Project, username: str, *, actor: User, request: Any = None) -> None:
     """Take a collaborator off the project (an owner's act, or a user leaving: ``actor`` is then
     the user themselves). The last owner stays."""
+    leaving = actor.get_username() == username
     with transaction.atomic():
         _lock(project)
-        role = _role_of(project, username)
+        missing = f"You have no role on '{project.name}'." if leaving else ""
+        role = _role_of(project, username, missing=missing)
         _keep_an_owner(project, role)
         former = role.role_name
         user = role.user
         role.delete()
-        leaving = actor.pk == user.pk
         _both_events(
             "remove", project, user, actor=actor, request=request, role=former, left=leaving
         )

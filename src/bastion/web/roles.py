@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from bastion.accounts.models import User
 from bastion.packages import roles
-from bastion.packages import services as packages
 from bastion.packages.models import Project, Role
 from bastion.tokens.policy import Action
 from bastion.web.forms_manage import ChangeRoleForm, InviteForm, first_error
@@ -138,11 +137,8 @@ def role_leave(request: HttpRequest, name: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account"))
     project = _managed_project(name)
-    user = _user(request)
-    if packages.role_of(user, project) is None:
-        return _account_refusal(request, f"You have no role on '{project.name}'.")
     try:
-        roles.leave(project, user=user, request=request)
+        roles.leave(project, user=_user(request), request=request)
     except roles.RoleError as exc:
         return _account_refusal(request, str(exc))
     messages.success(request, f"You left '{project.name}'.")
