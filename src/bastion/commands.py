@@ -321,13 +321,18 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     user = _user(args.name)
     if user is None:
         return 2
-    from bastion.tokens.policy import Action, authorize, session_identity
+    from bastion.tokens.policy import (
+        Action,
+        authorize,
+        lacks_required_second_factor,
+        session_identity,
+    )
 
     # The operator speaks for the user here, so the user's own permission applies.
     decision = authorize(session_identity(user), Action.CREATE_TOKEN)
     if not decision:
         print(f"error: {decision.reason}", file=sys.stderr)
-        if "Two-factor" in decision.reason:
+        if lacks_required_second_factor(user):
             print("hint: users made with `bastion user create --with-totp` have TOTP.", file=sys.stderr)
         return 2
     try:

@@ -93,6 +93,15 @@ def _deny(reason: str) -> Decision:
     return Decision(False, reason)
 
 
+def second_factor_required() -> bool:
+    """``BASTION_REQUIRE_2FA``: pages that warn about a missing factor ask here too."""
+    return bool(getattr(settings, "BASTION_REQUIRE_2FA", True))
+
+
+def lacks_required_second_factor(user: User) -> bool:
+    return second_factor_required() and not has_two_factor(user)
+
+
 def authorize(identity: Identity, action: Action, project: Project | None = None) -> Decision:
     user = identity.user
     if identity.kind is IdentityKind.ANONYMOUS or user is None:
@@ -109,11 +118,7 @@ def authorize(identity: Identity, action: Action, project: Project | None = None
                 f"attempting to upload. See {HELP}#verified-email for more information."
             )
         return _deny("Verify your email address first: the link is in the email we sent you.")
-    if (
-        action in MFA_ACTIONS
-        and getattr(settings, "BASTION_REQUIRE_2FA", True)
-        and not has_two_factor(user)
-    ):
+    if action in MFA_ACTIONS and lacks_required_second_factor(user):
         if identity.kind is IdentityKind.TOKEN:
             return _deny(
                 f"User '{user.username}', associated with the API token used, does not have "

@@ -36,6 +36,7 @@ from bastion import ratelimit
 from bastion.accounts import mfa
 from bastion.accounts import webauthn as wa
 from bastion.accounts.models import User, has_two_factor
+from bastion.tokens.policy import lacks_required_second_factor, second_factor_required
 from bastion.web.auth import (
     DEFAULT_BACKEND,
     can_log_in,
@@ -89,10 +90,6 @@ def relying_party(request: HttpRequest) -> wa.RelyingParty:
     return wa.RelyingParty(id=rp_id.lower(), origin=f"{request.scheme}://{host}", name=name)
 
 
-def _require_2fa() -> bool:
-    return bool(getattr(settings, "BASTION_REQUIRE_2FA", True))
-
-
 def _show_new_codes(request: HttpRequest, user: User) -> HttpResponseRedirect:
     """Keep new recovery codes for exactly one viewing (the page pops them)."""
     request.session[NEW_CODES_KEY] = mfa.generate_recovery_codes(user, request=request)
@@ -100,7 +97,7 @@ def _show_new_codes(request: HttpRequest, user: User) -> HttpResponseRedirect:
 
 
 def _warn_if_unprotected(request: HttpRequest, user: User) -> None:
-    if _require_2fa() and not has_two_factor(user):
+    if lacks_required_second_factor(user):
         messages.warning(
             request,
             "Your account has no second factor any more: until you add one, you cannot create"
@@ -127,7 +124,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             "keys": keys,
             "factors": factors,
             "last_factor": factors == 1,
-            "require_2fa": _require_2fa(),
+            "require_2fa": second_factor_required(),
             "recovery_left": mfa.remaining_recovery_codes(user),
         },
     )
@@ -455,7 +452,7 @@ def webauthn_auth_verify(request: HttpRequest, purpose: str) -> HttpResponse:
 def account_status(user: User) -> dict[str, Any]:
     """What the account page's two-factor partial shows beyond the user's own fields."""
     return {
-        "require": _require_2fa(),
+        "require": second_factor_required(),
         "enabled": has_two_factor(user),
         "recovery_left": mfa.remaining_recovery_codes(user),
     }
