@@ -115,8 +115,8 @@ def client_ip(request: Any) -> str:
     return meta.get("REMOTE_ADDR", "") or "unknown"
 
 
-def _keys(request: Any, user: object | None) -> dict[str, str]:
-    keys = {"ip": client_ip(request)}
+def _keys(request: Any, user: object | None, *, ip: bool = True) -> dict[str, str]:
+    keys = {"ip": client_ip(request)} if ip else {}
     if user is not None and user != "":
         keys["user"] = str(getattr(user, "pk", user)).lower()
     return keys
@@ -137,13 +137,14 @@ def _usage(
     )
 
 
-def check(request: Any, scope: str, *, user: object | None = None) -> None:
+def check(request: Any, scope: str, *, user: object | None = None, ip: bool = True) -> None:
     """Raise :class:`RateLimited` when any of the scope's windows is already full.
 
     ``user`` is a user, a user id or a submitted user name (a login for a name that does not
     exist is limited like one that does, so the limit does not reveal which names exist).
+    ``ip=False`` when the address's window was checked earlier in the same request.
     """
-    for kind, value in _keys(request, user).items():
+    for kind, value in _keys(request, user, ip=ip).items():
         usage = _usage(request, scope, kind, value, increment=False)
         if usage is not None and usage["count"] >= usage["limit"]:
             raise RateLimited(SCOPES[scope], int(usage["time_left"]))

@@ -225,7 +225,8 @@ def handle_upload(req: UploadRequest) -> UploadResult:
     identity = authenticate(req.authorization)
     user = identity.user
     assert user is not None
-    ratelimit.check(req.request, "upload", user=user)
+    # The address's window was checked by the view before the body was read.
+    ratelimit.check(req.request, "upload", user=user, ip=False)
     ratelimit.hit(req.request, "upload", user=user)
     filetype, pyversion, supplied = check_form(req)
 

@@ -27,6 +27,12 @@ def error_response(status: int, message: str) -> HttpResponse:
     )
 
 
+def too_many(exc: RateLimited) -> HttpResponse:
+    response = error_response(429, exc.message)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _request_too_large(request: HttpRequest) -> bool:
     """Refuse a body larger than any file could be before Django spools it to disk."""
     try:
@@ -44,11 +50,9 @@ def _request_too_large(request: HttpRequest) -> bool:
 @require_http_methods(["POST"])
 def upload(request: HttpRequest) -> HttpResponse:
     try:
-        ratelimit.check(request, "upload")
+        ratelimit.check(request, "upload")  # before the body is read
     except RateLimited as exc:
-        response = error_response(429, exc.message)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        return too_many(exc)
     if _request_too_large(request):
         return error_response(
             413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
@@ -84,9 +88,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     except UploadError as exc:
         return error_response(exc.status, exc.message)
     except RateLimited as exc:
-        response = error_response(429, exc.message)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        return too_many(exc)
     return HttpResponse(b"", status=200, content_type="text/plain")
 
 
