@@ -397,8 +397,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     _django()
-    from bastion.tokens.models import Token
-    from bastion.tokens.services import revoke, revoke_all
+    from bastion.tokens.services import revoke, revoke_all, token_of
 
     user = _user(args.name)
     if user is None:
@@ -407,7 +406,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
         count = revoke_all(user, actor=user)
         print(f"revoked {count} token{'' if count == 1 else 's'}")
         return 0
-    token = Token.objects.filter(user=user, pk=args.token_id).first() if args.token_id else None
+    token = token_of(user, args.token_id) if args.token_id else None
     if token is None:
         print("error: no such token", file=sys.stderr)
         return 2

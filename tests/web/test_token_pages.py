@@ -103,6 +103,8 @@ def test_cli_lists_and_revokes_tokens(capsys: Any, make_user: Any, mailoutbox: A
 
     code, _, err = run(capsys, "token", "revoke", "alice", str(b.pk))
     assert code == 2 and "no such token" in err
+    code, _, err = run(capsys, "token", "revoke", "alice", "not-a-token-id")
+    assert code == 2 and "no such token" in err  # not a traceback
     code, out, _ = run(capsys, "token", "revoke", "alice", "--all")
     assert code == 0 and "revoked 2 tokens" in out
     assert not Token.objects.exists()

@@ -262,3 +262,9 @@ def revoke_leaked(
 
 def tokens_of(user: User) -> list[Token]:
     return list(Token.objects.filter(user=user))
+
+
+def token_of(user: User, token_id: object) -> Token | None:
+    """One of ``user``'s tokens by id; ``None`` for anyone else's, or for an id that is not one."""
+    pk = _uuid_or_none(str(token_id))
+    return Token.objects.filter(user=user, pk=pk).first() if pk else None

@@ -65,7 +65,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: UUID) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account"))
-    token = next((t for t in tokens.tokens_of(request.user) if t.pk == token_id), None)
+    token = tokens.token_of(request.user, token_id)  # type: ignore[arg-type]
     if token is None:
         raise Http404("No such token.")
     tokens.revoke(token, actor=request.user, request=request)
