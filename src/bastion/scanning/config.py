@@ -29,14 +29,8 @@ class ScanConfig:
     finding. ``rules_dir`` adds an operator's own YARA rules to the bundled ones.
     """
 
-    limits: Limits = field(
-        default_factory=lambda: Limits(
-            max_members=20_000,
-            max_member_size=256 * MiB,
-            max_total_size=1024 * MiB,
-            max_seconds=20.0,
-        )
-    )
+    # The archives domain's bounds, with the scan's time budget.
+    limits: Limits = field(default_factory=lambda: Limits(max_seconds=20.0))
     max_file_bytes: int = 4 * MiB
     max_python_bytes: int = 2 * MiB
     max_seconds: float = 20.0
