@@ -256,10 +256,6 @@ def check_recovery_code(user: User, code: str, *, request: Any = None) -> None:
     raise MfaError(INVALID_RECOVERY_CODE)
 
 
-def webauthn_count(user: User) -> int:
-    return WebAuthnCredential.objects.filter(user=user).count()
-
-
 def _event(user: User, tag: str, request: Any, **additional: Any) -> None:
     events.record_user(
         tag,

@@ -92,12 +92,15 @@ def record_user(
     )
 
 
-def for_subject(subject_kind: str, subject_name: str, limit: int = 200) -> list[Event]:
-    return list(Event.objects.filter(subject_kind=subject_kind, subject_name=subject_name)[:limit])
-
-
-def by_actor(actor_id: int, limit: int = 200) -> list[Event]:
-    return list(Event.objects.filter(actor_id=actor_id)[:limit])
+def for_subject(
+    subject_kind: str, subject_name: str, subject_id: int | None = None, limit: int = 200
+) -> list[Event]:
+    """Events about one subject, newest first. With ``subject_id``, only that incarnation of
+    the name: a project registered again after a deletion does not inherit the old history."""
+    query = Event.objects.filter(subject_kind=subject_kind, subject_name=subject_name)
+    if subject_id is not None:
+        query = query.filter(subject_id=subject_id)
+    return list(query[:limit])
 
 
 def for_user(user_id: int, limit: int = 200) -> list[Event]:

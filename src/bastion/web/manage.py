@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from bastion.events import services as events
 from bastion.events.models import Event
 from bastion.packages import deletion
 from bastion.packages import roles as project_roles
@@ -66,11 +67,7 @@ def project_history(project: Project, limit: int = HISTORY_LIMIT) -> list[Event]
     """Events of this project, newest first. Matched by id as well as by name: a project
     registered again after a deletion must not show its new owners the old one's history (and
     the addresses its owners used)."""
-    return list(
-        Event.objects.filter(
-            subject_kind="project", subject_name=project.normalized_name, subject_id=project.pk
-        )[:limit]
-    )
+    return events.for_subject("project", project.normalized_name, project.pk, limit=limit)
 
 
 def _files_by_release(project: Project) -> dict[int, list[File]]:
