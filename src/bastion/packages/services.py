@@ -20,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from bastion.accounts.models import User
 from bastion.events import services as events
+from bastion.packages import readme
 from bastion.packages.models import File, FilenameRegistry, Project, Release, Role, Serial
 from bastion.storage import get_storage
 
@@ -142,13 +143,28 @@ def find_release(project: Project, version: str) -> Release | None:
     return Release.objects.filter(project=project, canonical_version=canonical).first()
 
 
+def render_description(release_id: int) -> None:
+    """Store the HTML of a release's description for its page (once; the upload only checked
+    that it renders)."""
+    release = (
+        Release.objects.filter(pk=release_id, description_html="")
+        .exclude(description="")
+        .only("description", "description_content_type")
+        .first()
+    )
+    if release is None:
+        return
+    html = readme.render(release.description, release.description_content_type)
+    Release.objects.filter(pk=release_id, description_html="").update(description_html=html)
+
+
 def get_or_create_release(
     project: Project,
     version: Version,
     *,
     metadata: dict[str, Any],
-    description_html: str,
     uploader: User,
+    description_html: str = "",
     request: Any = None,
 ) -> tuple[Release, bool]:
     """Return the release for ``version`` (``1.0`` and ``1.0.0`` are one release); the first

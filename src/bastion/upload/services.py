@@ -18,14 +18,12 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from packaging.metadata import Metadata, RawMetadata
-from readme_renderer import markdown as md_renderer
-from readme_renderer import rst as rst_renderer
-from readme_renderer import txt as txt_renderer
 
 from bastion import ratelimit
 from bastion.accounts.models import User
 from bastion.archives import Limits
 from bastion.names.services import check_new_project_name
+from bastion.packages import readme
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project
 from bastion.storage import file_digests, file_key, get_storage
@@ -165,42 +163,22 @@ def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
     return filetype, pyversion, digests
 
 
-def render_description(meta: Metadata) -> str:
-    """Render the long description like PyPI; a description that fails to render is refused."""
+def check_description(meta: Metadata) -> None:
+    """PyPI refuses a description that does not render (its verdict, without the HTML: the
+    background task that publishes the file renders it for the page)."""
     text = meta.description or ""
-    content_type = meta.description_content_type or "text/x-rst"
-    main, _, params = content_type.partition(";")
-    main = main.strip().lower()
-    if not text.strip():
-        return ""
-    rendered: str | None
-    if main == "text/plain":
-        rendered = txt_renderer.render(text)
-    elif main == "text/markdown":
-        variant = "GFM"
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "variant":
-                variant = value.strip()
-        rendered = md_renderer.render(text, variant=variant)
-    else:
-        rendered = rst_renderer.render(text)
-        if rendered is None:
-            if meta.description_content_type:
-                raise UploadError(
-                    f"The description failed to render for '{content_type}'. See "
-                    f"{HELP}#description-content-type for more information."
-                )
-            raise UploadError(
-                "The description failed to render in the default format of reStructuredText. "
-                f"See {HELP}#description-content-type for more information."
-            )
-    if rendered is None:
+    content_type = meta.description_content_type or ""
+    if readme.renders(text, content_type):
+        return
+    if content_type:
         raise UploadError(
             f"The description failed to render for '{content_type}'. See "
             f"{HELP}#description-content-type for more information."
         )
-    return rendered
+    raise UploadError(
+        "The description failed to render in the default format of reStructuredText. "
+        f"See {HELP}#description-content-type for more information."
+    )
 
 
 def _size_limit(project: Project | None) -> int:
@@ -346,9 +324,8 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         raise UploadError(
             f"The {inspected.metadata_kind} inside the file is invalid: {exc}"
         ) from exc
-    description_html = ""
     if release is None:
-        description_html = render_description(file_meta)
+        check_description(file_meta)
 
     # Store, then record in one transaction.
     storage = get_storage()
@@ -382,7 +359,6 @@ def handle_upload(req: UploadRequest) -> UploadResult:
                 project,
                 file_meta.version,
                 metadata=dict(file_raw),
-                description_html=description_html,
                 uploader=user,
                 request=req.request,
             )

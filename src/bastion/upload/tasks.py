@@ -25,6 +25,8 @@ def scan_pending_file(file_id: int) -> str:
     if file is None or file.state != File.PENDING:
         return "skipped"
     verdict, score, findings = _scan(file)
+    # The page shows the README from the moment the file is published.
+    packages.render_description(file.release_id)
     return apply_verdict(file_id, verdict, score, findings)
 
 

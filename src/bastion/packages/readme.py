@@ -1,0 +1,125 @@
+"""A release's long description (its README): whether it renders, and its HTML.
+
+PyPI refuses an upload whose description does not render with ``readme_renderer``. Giving the
+same verdict does not need the HTML: for reStructuredText, failure means docutils stopped at a
+warning while parsing (``halt_level`` 2) or produced nothing, and both show in the parsed
+document. Writing the HTML, sanitising it and highlighting Markdown code blocks is more than
+half the cost of rendering, so the upload asks only :func:`renders`, and the background task
+that publishes the file stores :func:`render`'s HTML for the project page.
+
+Where the parsed document cannot settle the verdict (nothing but invisible nodes, or nodes the
+HTML writer itself may reject: scaled images, math), :func:`renders` falls back to the full
+render, so the verdict is always ``readme_renderer``'s.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from docutils import nodes
+from docutils.core import publish_doctree
+from docutils.utils import SystemMessage
+from readme_renderer import markdown as md_renderer
+from readme_renderer import rst as rst_renderer
+from readme_renderer import txt as txt_renderer
+
+log = logging.getLogger(__name__)
+
+RST = "text/x-rst"
+MARKDOWN = "text/markdown"
+PLAIN = "text/plain"
+
+# Children of the document that put nothing into readme_renderer's output (its "fragment" and
+# "docinfo" parts): comments, targets, substitution definitions and pending transforms are
+# ``Invisible``; meta goes to the HTML head, decoration to the header and footer; a title or
+# subtitle promoted to the document's title leaves the fragment.
+_SILENT: tuple[type[nodes.Node], ...] = (
+    nodes.Invisible,
+    nodes.meta,
+    nodes.decoration,
+    nodes.raw,
+    nodes.system_message,
+    nodes.title,
+    nodes.subtitle,
+)
+
+
+def split_content_type(content_type: str) -> tuple[str, dict[str, str]]:
+    """``text/markdown; variant=GFM`` -> (``text/markdown``, {``variant``: ``GFM``}).
+
+    An empty content type is reStructuredText, PyPI's default.
+    """
+    main, _, rest = (content_type or RST).partition(";")
+    params: dict[str, str] = {}
+    for param in rest.split(";"):
+        key, sep, value = param.partition("=")
+        if sep:
+            params[key.strip().lower()] = value.strip()
+    return main.strip().lower() or RST, params
+
+
+def _variant(params: dict[str, str]) -> str:
+    return params.get("variant", "GFM")
+
+
+def renders(text: str, content_type: str) -> bool:
+    """Whether ``readme_renderer`` renders ``text`` (PyPI's rule for accepting an upload)."""
+    if not text.strip():
+        return True
+    main, params = split_content_type(content_type)
+    if main == PLAIN:
+        return True
+    if main == MARKDOWN:
+        return _variant(params) in md_renderer.variants
+    return _rst_renders(text)
+
+
+def _rst_renders(text: str) -> bool:
+    settings = dict(rst_renderer.SETTINGS)
+    settings["warning_stream"] = io.StringIO()
+    try:
+        document = publish_doctree(text, settings_overrides=settings)
+    except SystemMessage:
+        return False
+    if _settled(document):
+        return True
+    return rst_renderer.render(text) is not None
+
+
+def _settled(document: nodes.document) -> bool:
+    """True when the parsed document certainly renders to something."""
+    if not any(not isinstance(child, _SILENT) for child in document.children):
+        return False
+    for node in document.findall(nodes.Element):
+        if isinstance(node, nodes.math | nodes.math_block):
+            return False  # the writer converts math and may warn
+        if isinstance(node, nodes.image) and "scale" in node.attributes:
+            return False  # the writer reads the image's size to scale it and may warn
+    return True
+
+
+def render(text: str, content_type: str) -> str:
+    """The description as sanitised HTML, as PyPI shows it; empty when there is nothing to show.
+
+    A description that does not render (only possible for a release stored before the check,
+    or written by something else) is shown as plain text rather than not at all.
+    """
+    if not text.strip():
+        return ""
+    main, params = split_content_type(content_type)
+    rendered: str | None
+    try:
+        if main == PLAIN:
+            rendered = txt_renderer.render(text)
+        elif main == MARKDOWN:
+            rendered = md_renderer.render(text, variant=_variant(params))
+        else:
+            rendered = rst_renderer.render(text)
+    except Exception:  # a renderer's bug must not keep the file from being published
+        log.exception("rendering the description as %s failed", main)
+        rendered = None
+    if rendered is None:
+        log.warning("description does not render as %s; shown as plain text", main)
+        rendered = txt_renderer.render(text)
+    return rendered or ""
