@@ -50,6 +50,17 @@ RST_DOCUMENTS = {
     "line block": "| line one\n| line two\n",
     "substitution used": "Use |name|.\n\n.. |name| replace:: bastion\n",
     "undefined substitution": "Use |nothing|.\n",
+    "language class": '.. class:: language-xx\n\n"Quoted" text.\n',
+    "language class, underscore": '.. class:: Language_XX\n\n"Quoted" text.\n',
+    "language class, transliterated": '.. class:: \u0142anguage.xx\n\n"Quoted" text.\n',
+    "known language class": '.. class:: language-de\n\n"Quoted" text.\n',
+    "code role, language option in capitals": (
+        ".. role:: weird(code)\n   :LANGUAGE: nosuchlanguage\n\n:weird:`x` text\n"
+    ),
+    "code directive named like a language class": ".. code:: language-xx\n\n   x\n",
+    "the word language, quotes, code": (
+        'Any "language" you like.\n\n.. code-block:: python\n\n   print("hi")\n'
+    ),
 }
 
 

@@ -76,22 +76,34 @@ def renders(text: str, content_type: str) -> bool:
 
 
 def _rst_renders(text: str) -> bool:
+    # Two costly passes are left out where they cannot change the verdict. Smart quotes can
+    # only fail by warning about a ``language-xx`` class it has no quotes for: the parsed
+    # document shows whether any node carries such a class, and only then is the full render
+    # asked. Pygments can only fail for a custom ``code`` role with a ``:language:`` option
+    # (code blocks fall back silently at readme_renderer's report level): without that option
+    # in the source, highlighting is off.
     settings = dict(rst_renderer.SETTINGS)
     settings["warning_stream"] = io.StringIO()
+    settings["smart_quotes"] = False
+    if ":language:" not in text.lower():
+        settings["syntax_highlight"] = "none"
     try:
         document = publish_doctree(text, settings_overrides=settings)
     except SystemMessage:
-        return False
+        return False  # a failure without those passes is a failure with them
     if _settled(document):
         return True
     return rst_renderer.render(text) is not None
 
 
 def _settled(document: nodes.document) -> bool:
-    """True when the parsed document certainly renders to something."""
+    """True when the parsed document certainly renders to something, and neither the pass left
+    out (smart quotes) nor the HTML writer can fail on it."""
     if not any(not isinstance(child, _SILENT) for child in document.children):
         return False
     for node in document.findall(nodes.Element):
+        if any(str(cls).startswith("language-") for cls in node.get("classes", ())):
+            return False  # smart quotes look up this language's quotes and may warn
         if isinstance(node, nodes.math | nodes.math_block):
             return False  # the writer converts math and may warn
         if isinstance(node, nodes.image) and "scale" in node.attributes:
