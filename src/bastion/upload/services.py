@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
@@ -67,6 +68,10 @@ class UploadRequest:
     content_type: str
     content_size: int
     request: Any = None
+    #: Computed while the file was received (:mod:`bastion.upload.receive`), else computed here.
+    content_digests: dict[str, str] | None = None
+    #: Where the received file waits on disk, for storage to adopt; None when held in memory.
+    content_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,10 @@ def handle_upload(req: UploadRequest) -> UploadResult:
                 f"{total_limit // (1024**3)} GB. See {HELP}#project-size-limit"
             )
 
-    size, computed = file_digests(req.content)
+    if req.content_digests is not None:
+        size, computed = req.content_size, req.content_digests
+    else:
+        size, computed = file_digests(req.content)
     for field, value in supplied.items():
         if not hmac.compare_digest(value, computed[field]):
             raise UploadError(
@@ -334,8 +342,11 @@ def handle_upload(req: UploadRequest) -> UploadResult:
     if filetype == "bdist_wheel":
         metadata_sha = hashlib.sha256(inspected.metadata).hexdigest()
         storage.put_bytes(key + ".metadata", inspected.metadata)
-    req.content.seek(0)
-    _put(storage, key, req.content)
+    if req.content_path is not None:
+        storage.adopt(key, req.content_path)
+    else:
+        req.content.seek(0)
+        storage.put_bytes(key, req.content.read())
     new = packages.NewFile(
         filename=filename,
         packagetype=File.SDIST if filetype == "sdist" else File.WHEEL,
@@ -368,8 +379,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             if identity.token is not None:
                 tokens.mark_used(identity.token, request=req.request)
     except IntegrityError as exc:
-        storage.delete(key)
-        storage.delete(key + ".metadata")
+        _discard_unless_recorded(storage, key)
         if packages.get_project(name) is not None and project is None:
             raise UploadError(
                 f"The name '{name}' conflicts with an existing project. See {HELP}#project-name "
@@ -381,21 +391,17 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             f"'{computed['blake2_256_digest']}'). See {HELP}#file-name-reuse for more information."
         ) from exc
     except BaseException:
-        if not File.objects.filter(storage_key=key).exists():
-            storage.delete(key)
-            storage.delete(key + ".metadata")
+        _discard_unless_recorded(storage, key)
         raise
     return UploadResult(file, created=True)
 
 
-def _put(storage: Any, key: str, content: BinaryIO) -> None:
-    path = getattr(content, "temporary_file_path", None)
-    if callable(path):
-        from pathlib import Path
-
-        storage.put(key, Path(path()))
-        return
-    storage.put_bytes(key, content.read())
+def _discard_unless_recorded(storage: Any, key: str) -> None:
+    """Remove what this upload stored, unless a concurrent upload of the same bytes under the
+    same name (the same key) was recorded: its file is this one."""
+    if not File.objects.filter(storage_key=key).exists():
+        storage.delete(key)
+        storage.delete(key + ".metadata")
 
 
 def _merged(form_raw: RawMetadata, file_raw: RawMetadata) -> RawMetadata:

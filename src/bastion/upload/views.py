@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from bastion import ratelimit
 from bastion.packages.models import Project
 from bastion.ratelimit import RateLimited
+from bastion.upload.receive import HashingUploadHandler
 from bastion.upload.services import UploadError, UploadRequest, handle_upload
 
 
@@ -57,6 +58,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         return error_response(
             413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
         )
+    request.upload_handlers = [HashingUploadHandler(request)]
     action = request.POST.get(":action", "file_upload")
     if action in ("submit", "submit_pkg_info"):
         return error_response(
@@ -78,6 +80,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         form=form,
         file_fields=file_fields,
         content=content.file if content is not None else None,  # type: ignore[arg-type]
+        content_digests=getattr(content, "digests", None),
+        content_path=getattr(content, "path", None),
         content_filename=(content.name or "") if content is not None else "",
         content_type=(content.content_type or "") if content is not None else "",
         content_size=content.size or 0 if content is not None else 0,
