@@ -14,11 +14,13 @@ render, so the verdict is always ``readme_renderer``'s.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 
 from docutils import nodes
-from docutils.core import publish_doctree
+from docutils.core import Publisher, publish_doctree
+from docutils.frontend import Values
 from docutils.utils import SystemMessage
 from readme_renderer import markdown as md_renderer
 from readme_renderer import rst as rst_renderer
@@ -82,18 +84,26 @@ def _rst_renders(text: str) -> bool:
     # asked. Pygments can only fail for a custom ``code`` role with a ``:language:`` option
     # (code blocks fall back silently at readme_renderer's report level): without that option
     # in the source, highlighting is off.
-    settings = dict(rst_renderer.SETTINGS)
-    settings["warning_stream"] = io.StringIO()
-    settings["smart_quotes"] = False
-    if ":language:" not in text.lower():
-        settings["syntax_highlight"] = "none"
+    highlight = "short" if ":language:" in text.lower() else "none"
+    settings = _parse_settings(highlight).copy()
+    settings.warning_stream = io.StringIO()
     try:
-        document = publish_doctree(text, settings_overrides=settings)
+        document = publish_doctree(text, settings=settings)
     except SystemMessage:
         return False  # a failure without those passes is a failure with them
     if _settled(document):
         return True
     return rst_renderer.render(text) is not None
+
+
+@functools.cache
+def _parse_settings(syntax_highlight: str) -> Values:
+    """readme_renderer's settings for parsing, built once: docutils otherwise rebuilds its
+    option parser for every document."""
+    publisher = Publisher(reader="standalone", parser="restructuredtext", writer="null")
+    overrides = dict(rst_renderer.SETTINGS, smart_quotes=False, syntax_highlight=syntax_highlight)
+    # As publish_doctree sets them: exceptions propagate, no configuration files are read.
+    return publisher.get_settings(_disable_config=True, traceback=True, **overrides)
 
 
 def _settled(document: nodes.document) -> bool:
