@@ -8,6 +8,7 @@ file's copy as the release's metadata.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from email.utils import getaddresses
 from typing import Any
@@ -187,6 +188,7 @@ def _fail(message: str) -> MetadataError:
 _url = URLValidator(schemes=["http", "https"])
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_url(value: str) -> bool:
     try:
         _url(value)
@@ -210,10 +212,9 @@ def _index_rules(meta: Metadata) -> None:
         if not value:
             continue
         for addr in _split_addresses(value):
-            try:
-                email_validator.validate_email(addr, check_deliverability=False)
-            except email_validator.EmailNotValidError as exc:
-                raise _fail(f"'{addr}' is not a valid email address: {exc}") from exc
+            problem = _email_problem(addr)
+            if problem is not None:
+                raise _fail(f"'{addr}' is not a valid email address: {problem}")
     for classifier in meta.classifiers or []:
         if classifier in trove_classifiers.deprecated_classifiers:
             replacements = trove_classifiers.deprecated_classifiers[classifier]
@@ -256,6 +257,17 @@ def _index_rules(meta: Metadata) -> None:
             "License is deprecated when License-Expression is present. "
             "Only License-Expression should be present"
         )
+
+
+# The form and the file's own metadata carry the same addresses, URLs and requirements, and so
+# do a project's successive uploads: each distinct value is checked once per process.
+@functools.lru_cache(maxsize=4096)
+def _email_problem(addr: str) -> str | None:
+    try:
+        email_validator.validate_email(addr, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        return str(exc)
+    return None
 
 
 def _split_addresses(value: str) -> list[str]:
@@ -304,6 +316,7 @@ def _norm_text(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def _norm_requirement(value: str) -> str:
     try:
         return str(Requirement(value))
