@@ -135,10 +135,16 @@ def _uuid_or_none(text: str) -> str | None:
 USE_EVENT_INTERVAL = timedelta(hours=1)
 
 
+#: ``last_used`` is kept to this precision (a twine run of many files updates it once).
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
 def mark_used(token: Token, *, request: Any = None) -> None:
     """Record a use in the caller's transaction: ``last_used``, and now and then an event."""
     now = timezone.now()
     previous = token.last_used
+    if previous is not None and now - previous < LAST_USED_PRECISION:
+        return  # recorded moments ago: a burst of uploads writes it once a minute
     Token.objects.filter(pk=token.pk).update(last_used=now)
     token.last_used = now
     if previous is None or now - previous >= USE_EVENT_INTERVAL:

@@ -18,11 +18,13 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from packaging.metadata import Metadata, RawMetadata
 
 from bastion import ratelimit
 from bastion.accounts.models import User
 from bastion.archives import Limits
+from bastion.events import services as events
 from bastion.names.services import check_new_project_name
 from bastion.packages import readme
 from bastion.packages import services as packages
@@ -270,7 +272,14 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             )
 
     # Re-uploads and filename reuse.
-    existing = File.objects.filter(filename=filename).first()
+    # One query for both: a file of this name, and a file of these bytes under any name.
+    blake2 = computed["blake2_256_digest"]
+    found = list(
+        File.objects.filter(Q(filename=filename) | Q(blake2_256_digest=blake2)).only(
+            "filename", "state", "sha256_digest", "blake2_256_digest"
+        )
+    )
+    existing = next((f for f in found if f.filename == filename), None)
     if existing is not None and existing.state == File.REMOVED:
         raise UploadError(
             "This filename was previously used by a file that has since been deleted. Use a "
@@ -286,7 +295,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             f"File already exists ('{filename}', with blake2_256 hash "
             f"'{existing.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
         )
-    same_content = File.objects.filter(blake2_256_digest=computed["blake2_256_digest"]).first()
+    same_content = next((f for f in found if f.blake2_256_digest == blake2), None)
     if same_content is not None:
         raise UploadError(
             f"File already exists ('{same_content.filename}', with blake2_256 hash "
@@ -360,7 +369,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         metadata_sha256=metadata_sha,
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(), events.batched():
             if project is None:
                 project = packages.create_project(name, user, request=req.request)
                 transaction.on_commit(
