@@ -49,8 +49,9 @@ class ReceivedFile(UploadedFile):
 
 
 class HashingUploadHandler(FileUploadHandler):
-    # Larger than Django's 64 KiB: the multipart parser's per-chunk work is Python.
-    chunk_size = 1024 * 1024
+    # Larger than Django's 64 KiB, as the multipart parser's per-chunk work is Python; small
+    # enough that the three hashes read each chunk from the CPU cache (1 MiB was 30% slower).
+    chunk_size = 256 * 1024
 
     def __init__(self, request: Any = None) -> None:
         super().__init__(request)
