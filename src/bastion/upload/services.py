@@ -118,7 +118,7 @@ def _one(form: dict[str, list[str]], key: str) -> str:
 def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
     """The form-level checks (PyPI's UploadForm): returns (filetype, pyversion, digests)."""
     for field in req.file_fields:
-        if field != "content" and field != "gpg_signature":
+        if field not in ("content", "gpg_signature") or req.file_fields.count(field) > 1:
             raise UploadError(f"{field}: Should not be a tuple.")
     protocol = _one(req.form, "protocol_version")
     if protocol and protocol != "1":

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from bastion import ratelimit
 from bastion.packages.models import Project
 from bastion.ratelimit import RateLimited
-from bastion.upload.receive import HashingUploadHandler
+from bastion.upload.receive import FormError, ReceivedFile, ReceivedForm, is_multipart, read_form
 from bastion.upload.services import UploadError, UploadRequest, handle_upload
 
 
@@ -58,8 +58,32 @@ def upload(request: HttpRequest) -> HttpResponse:
         return error_response(
             413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
         )
-    request.upload_handlers = [HashingUploadHandler(request)]
-    action = request.POST.get(":action", "file_upload")
+    received: ReceivedForm | None = None
+    if is_multipart(request.META.get("CONTENT_TYPE", "")):
+        try:
+            received = read_form(
+                request.read,
+                request.META.get("CONTENT_TYPE", ""),
+                int(request.META.get("CONTENT_LENGTH") or -1),
+            )
+        except FormError as exc:
+            return error_response(400, str(exc))
+        form = received.fields
+        files = received.files
+    else:  # not what twine or uv send; Django reads it, and there is no file in it
+        form = {key: request.POST.getlist(key) for key in request.POST}
+        files = []
+    try:
+        return _upload(request, form, files)
+    finally:
+        if received is not None:
+            received.close()
+
+
+def _upload(
+    request: HttpRequest, form: dict[str, list[str]], files: list[tuple[str, ReceivedFile]]
+) -> HttpResponse:
+    action = (form.get(":action") or ["file_upload"])[0]
     if action in ("submit", "submit_pkg_info"):
         return error_response(
             410,
@@ -72,20 +96,18 @@ def upload(request: HttpRequest) -> HttpResponse:
         )
     if action != "file_upload":
         return error_response(400, f"Unknown action '{action}'.")
-    form = {key: request.POST.getlist(key) for key in request.POST}
-    content = request.FILES.get("content")
-    file_fields = list(request.FILES.keys())
+    content = next((f for name, f in files if name == "content"), None)
     req = UploadRequest(
         authorization=request.META.get("HTTP_AUTHORIZATION", ""),
         form=form,
-        file_fields=file_fields,
+        file_fields=[name for name, _f in files],
         content=content.file if content is not None else None,  # type: ignore[arg-type]
-        content_digests=getattr(content, "digests", None),
-        content_path=getattr(content, "path", None),
-        content_filename=(content.name or "") if content is not None else "",
-        content_type=(content.content_type or "") if content is not None else "",
+        content_filename=content.sent_name if content is not None else "",
+        content_type=content.content_type or "" if content is not None else "",
         content_size=content.size or 0 if content is not None else 0,
         request=request,
+        content_digests=content.digests if content is not None else None,
+        content_path=content.path if content is not None else None,
     )
     try:
         handle_upload(req)
