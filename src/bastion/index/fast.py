@@ -1,7 +1,7 @@
 """Serving the pre-rendered simple pages and the published files without Django.
 
 This is the hot path of an index: installers fetch ``/simple/<name>/`` and ``/packages/...``
-far more often than anything else. :func:`wsgi_fast_path` answers those requests from the
+far more often than anything else. :class:`FastPath` answers those requests from the
 public tree written by :mod:`bastion.index.render` and :mod:`bastion.storage` with one
 ``stat`` per request and an in-process cache of page bytes keyed by the file's identity, so
 that every process sees a re-rendered page at once. Anything it cannot answer (a missing page,
@@ -224,38 +224,59 @@ def package_headers(key: str, size: int) -> list[tuple[str, str]]:
 
 
 StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def make_fast_path(
-    public_root: Path, django_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    cache = PageCache(public_root)
+class FastPath:
+    """The WSGI application: the simple pages and the published files, Django for the rest.
 
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET")
+    :meth:`answer_without_django` is the part that needs neither Django nor I/O on the
+    client's socket, so a server can call it on its event loop (see :mod:`bastion.serving`);
+    :meth:`__call__` answers with it too, so that both always agree.
+    """
+
+    def __init__(self, public_root: Path, django_app: WSGIApp) -> None:
+        self.public_root = public_root
+        self.django_app = django_app
+        self.cache = PageCache(public_root)
+
+    def answer_without_django(self, environ: dict[str, Any]) -> Response | None:
+        """The whole response to a GET or HEAD of ``/simple/`` or ``/simple/<name>/``, body
+        included (a HEAD's body is for its Content-Length: the server leaves it out), when
+        the rendered pages answer it; None when the request is for Django (another method
+        or path, a non-normalised name to redirect, a project without a page)."""
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return None
         path: str = environ.get("PATH_INFO", "")
+        if not path.startswith("/simple/"):
+            return None
+        rest = path[8:]
+        name: str | None
+        if rest == "":
+            name = None
+        elif rest.endswith("/") and _NORMALIZED.match(rest[:-1]):
+            name = rest[:-1]
+        else:
+            return None
+        qs = environ.get("QUERY_STRING", "")
+        fmt = (parse_qs(qs).get("format") or [None])[0] if qs else None
+        return simple_response(
+            self.cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
         if method in ("GET", "HEAD"):
+            path: str = environ.get("PATH_INFO", "")
             if path.startswith("/simple/"):
-                rest = path[8:]
-                name: str | None
-                if rest == "":
-                    name = None
-                elif rest.endswith("/") and _NORMALIZED.match(rest[:-1]):
-                    name = rest[:-1]
-                else:
-                    return django_app(environ, start_response)
-                qs = environ.get("QUERY_STRING", "")
-                fmt = (parse_qs(qs).get("format") or [None])[0] if qs else None
-                resp = simple_response(
-                    cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
-                )
+                resp = self.answer_without_django(environ)
                 if resp is not None:
                     status, headers, body = resp
                     start_response(_STATUS[status], headers)
                     return [b"" if method == "HEAD" else body]
             elif path.startswith("/packages/"):
                 key = path[10:]
-                full = package_path(public_root, key)
+                full = package_path(self.public_root, key)
                 if full is not None:
                     size = os.path.getsize(full)
                     headers = package_headers(key, size)
@@ -271,9 +292,11 @@ def make_fast_path(
                     if wrapper is not None:
                         return wrapper(fh, 1024 * 256)  # type: ignore[no-any-return]
                     return _iter_file(fh)
-        return django_app(environ, start_response)
+        return self.django_app(environ, start_response)
 
-    return application
+
+def make_fast_path(public_root: Path, django_app: WSGIApp) -> FastPath:
+    return FastPath(public_root, django_app)
 
 
 def _iter_file(fh: Any) -> Iterable[bytes]:
