@@ -14,7 +14,7 @@ request at a time on a kept-alive connection, and for those pages, whose bytes a
 memory, handing the connection to a thread and back (a pipe write, a thread wake-up, a
 future's callback, GIL hand-offs) was the one cost not shared with nginx that bastion could
 drop: about 40 us of a 0.2 ms round trip, and much of the jitter (measured on the benchmark
-corpus: median latency 12% lower, p90 30-50% lower, 15-25% more requests a second
+corpus: median latency 12% lower, p90 25-50% lower, 12-25% more requests a second
 under ``wrk``; what remains is gunicorn's parsing and response building, the same on both
 paths). The poller must never wait on a client, though, or one slow client would stall every
 connection of the process. So it answers a request only when nothing can block: the whole
