@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bastion.index.fast import JSON_V1, FastPath, make_fast_path
+from bastion.index.fast import JSON_V1, SMALL_FILE, FastPath, make_fast_path, package_etag
 
 HTML = b'<!DOCTYPE html><a href="/packages/x/demo-1.0.tar.gz">demo-1.0.tar.gz</a>\n<!--SERIAL 7-->'
 DOC = {"meta": {"api-version": "1.1", "_last-serial": 7}, "name": "demo", "files": []}
@@ -34,6 +34,8 @@ def public(tmp_path: Path) -> Path:
         ("simple/index.html", b"<a>demo</a>\n<!--SERIAL 7-->"),
         ("simple/index.json", b'{"meta": {"_last-serial": 7}, "projects": [{"name": "demo"}]}'),
         ("packages/ab/cd/" + "e" * 60 + "/demo-1.0.tar.gz", b"sdist"),
+        ("packages/ab/cd/" + "f" * 60 + "/demo-1.0-py3-none-any.whl", b"w" * (SMALL_FILE + 1)),
+        ("packages/ab/cd/" + "f" * 60 + "/demo-1.0-py3-none-any.whl.metadata", b"Name: demo\n"),
     ):
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,8 @@ def test_unknown_format_is_406(app: FastPath) -> None:
         ("GET", "/simple/demo", ""),
         ("GET", "/simple/demo/extra/", ""),
         ("GET", "/simple/missing/", ""),  # no page: Django's 404 (or a page not yet rendered)
-        ("GET", "/packages/ab/cd/" + "e" * 60 + "/demo-1.0.tar.gz", ""),  # streamed by a thread
+        ("GET", "/packages/ab/cd/" + "f" * 60 + "/demo-1.0-py3-none-any.whl", ""),  # streamed
+        ("GET", "/packages/ab/cd/" + "e" * 60 + "/missing-1.0.tar.gz", ""),  # not published
         ("GET", "/pypi/demo/json", ""),
         ("GET", "/", ""),
     ],
@@ -114,6 +117,23 @@ def test_none_when_django_or_a_stream_must_answer(
     app: FastPath, django: Django, method: str, path: str, query: str
 ) -> None:
     assert app.answer_without_django(env(path, method=method, query=query)) is None
+
+
+def test_small_published_files_are_answered_whole(app: FastPath) -> None:
+    path = "/packages/ab/cd/" + "f" * 60 + "/demo-1.0-py3-none-any.whl.metadata"
+    answer = app.answer_without_django(env(path))
+    assert answer is not None
+    status, headers, body = answer
+    assert (status, body) == (200, b"Name: demo\n")
+    assert dict(headers)["Content-Length"] == str(len(body))
+    etag = dict(headers)["ETag"]
+    again = app.answer_without_django(env(path, if_none_match=etag))
+    assert again is not None and again[0] == 304 and again[2] == b""
+    # A large file is streamed by a thread, but its conditional request needs no body.
+    large = "/packages/ab/cd/" + "f" * 60 + "/demo-1.0-py3-none-any.whl"
+    assert app.answer_without_django(env(large)) is None
+    cached = app.answer_without_django(env(large, if_none_match=package_etag(large[10:])))
+    assert cached is not None and cached[0] == 304
 
 
 def test_application_agrees_with_answer_without_django(app: FastPath, django: Django) -> None:

@@ -224,6 +224,9 @@ def package_headers(key: str, size: int) -> list[tuple[str, str]]:
 
 
 StartResponse = Callable[..., Any]
+#: Published files up to this size (every ``.metadata`` file, small wheels) are read whole and
+#: can be answered without a thread; larger ones are streamed.
+SMALL_FILE = 64 * 1024
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
@@ -241,13 +244,17 @@ class FastPath:
         self.cache = PageCache(public_root)
 
     def answer_without_django(self, environ: dict[str, Any]) -> Response | None:
-        """The whole response to a GET or HEAD of ``/simple/`` or ``/simple/<name>/``, body
-        included (a HEAD's body is for its Content-Length: the server leaves it out), when
-        the rendered pages answer it; None when the request is for Django (another method
-        or path, a non-normalised name to redirect, a project without a page)."""
+        """The whole response to a GET or HEAD of ``/simple/``, ``/simple/<name>/`` or a small
+        published file (a PEP 658 ``.metadata`` file, a small wheel), body included (a HEAD's
+        body is for its Content-Length: the server leaves it out), when the rendered pages and
+        the public tree answer it; None when the request is for Django (another method or
+        path, a non-normalised name to redirect, a project without a page) or for a stream (a
+        file larger than :data:`SMALL_FILE`)."""
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             return None
         path: str = environ.get("PATH_INFO", "")
+        if path.startswith("/packages/"):
+            return self._small_file(path[10:], environ.get("HTTP_IF_NONE_MATCH"))
         if not path.startswith("/simple/"):
             return None
         rest = path[8:]
@@ -264,27 +271,39 @@ class FastPath:
             self.cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
         )
 
+    def _small_file(self, key: str, if_none_match: str | None) -> Response | None:
+        full = package_path(self.public_root, key)
+        if full is None:
+            return None
+        try:
+            size = os.path.getsize(full)
+            if if_none_match and package_etag(key) in [t.strip() for t in if_none_match.split(",")]:
+                return 304, package_headers(key, size)[2:], b""
+            if size > SMALL_FILE:
+                return None
+            with open(full, "rb") as fh:
+                body = fh.read(SMALL_FILE + 1)
+        except OSError:  # unpublished meanwhile
+            return None
+        if len(body) > SMALL_FILE:
+            return None
+        return 200, package_headers(key, len(body)), body
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         if method in ("GET", "HEAD"):
+            resp = self.answer_without_django(environ)
+            if resp is not None:
+                status, headers, body = resp
+                start_response(_STATUS[status], headers)
+                return [b"" if method == "HEAD" else body]
             path: str = environ.get("PATH_INFO", "")
-            if path.startswith("/simple/"):
-                resp = self.answer_without_django(environ)
-                if resp is not None:
-                    status, headers, body = resp
-                    start_response(_STATUS[status], headers)
-                    return [b"" if method == "HEAD" else body]
-            elif path.startswith("/packages/"):
+            if path.startswith("/packages/"):
                 key = path[10:]
                 full = package_path(self.public_root, key)
                 if full is not None:
                     size = os.path.getsize(full)
-                    headers = package_headers(key, size)
-                    inm = environ.get("HTTP_IF_NONE_MATCH")
-                    if inm and package_etag(key) in [t.strip() for t in inm.split(",")]:
-                        start_response(_STATUS[304], headers[2:])
-                        return [b""]
-                    start_response(_STATUS[200], headers)
+                    start_response(_STATUS[200], package_headers(key, size))
                     if method == "HEAD":
                         return [b""]
                     fh = open(full, "rb")  # noqa: SIM115 - closed by the server via file_wrapper
