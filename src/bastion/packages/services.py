@@ -26,7 +26,9 @@ from bastion.storage import get_storage
 
 #: Sent after commit with ``project_id`` whenever what the index shows of a project changed.
 project_changed = Signal()
-#: Sent after commit with ``file_id`` when a file is stored as pending and must be scanned.
+#: Sent with ``file_id`` when a file is stored as pending and must be scanned, INSIDE the
+#: transaction that records it: the scan task's row (in the same database) is then committed
+#: with the file or not at all, so no crash can leave a pending file without its scan.
 file_pending = Signal()
 #: Sent after commit with ``file_id`` and ``verdict`` when a scan held a file.
 file_held = Signal()
@@ -250,8 +252,7 @@ def add_file(release: Release, new: NewFile, *, uploader: User, request: Any = N
         sha256=new.sha256_digest,
         version=release.version,
     )
-    file_id = file.pk
-    transaction.on_commit(lambda: file_pending.send(sender=File, file_id=file_id))
+    file_pending.send(sender=File, file_id=file.pk)
     return file
 
 
