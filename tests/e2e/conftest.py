@@ -62,6 +62,9 @@ def _database_url() -> str | None:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
+PUBLISHER_PASSWORD = "e2e password that is long enough"
+
+
 @dataclass
 class LiveIndex:
     url: str
@@ -78,6 +81,21 @@ class LiveIndex:
             timeout=120,
             check=True,
         )
+
+    def publisher_token(self, name: str) -> str:
+        """Create user ``name`` (with TOTP, as uploading requires 2FA) and an API token for it,
+        through the command line as an operator would; return the token."""
+        self.bastion(
+            "user",
+            "create",
+            name,
+            "--email",
+            f"{name}@example.com",
+            "--password-stdin",
+            "--with-totp",
+            stdin=PUBLISHER_PASSWORD + "\n",
+        )
+        return self.bastion("token", "create", name).stdout.strip()
 
     def get_json(self, path: str) -> tuple[int, dict[str, object]]:
         try:

@@ -20,8 +20,6 @@ from tests.e2e.conftest import BIN, LiveIndex, client_env
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "e2e password that is long enough"
-
 
 def build_project(
     root: Path, name: str, version: str, *, requires: list[str] | None = None
@@ -75,17 +73,7 @@ def build_project(
 
 @pytest.fixture(scope="module")
 def published(live_index: LiveIndex, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    live_index.bastion(
-        "user",
-        "create",
-        "publisher",
-        "--email",
-        "p@example.com",
-        "--password-stdin",
-        "--with-totp",
-        stdin=PASSWORD + "\n",
-    )
-    token = live_index.bastion("token", "create", "publisher").stdout.strip()
+    token = live_index.publisher_token("publisher")
     assert token.startswith("bastion-")
     root = tmp_path_factory.mktemp("projects")
     home = tmp_path_factory.mktemp("home")

@@ -26,7 +26,6 @@ from tests.e2e.conftest import LiveIndex
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "e2e password that is long enough"
 NAME = "serve-demo"
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 # The worker threads of `bastion serve` (its default --threads) and a few more.
@@ -137,17 +136,7 @@ def _multipart(fields: list[tuple[str, str]], dist: builders.Dist) -> tuple[byte
 @pytest.fixture(scope="module")
 def published(live_index: LiveIndex) -> LiveIndex:
     """``serve-demo`` 1.0, uploaded with a POST to /legacy/ (a request the threads answer)."""
-    live_index.bastion(
-        "user",
-        "create",
-        "server",
-        "--email",
-        "s@example.com",
-        "--password-stdin",
-        "--with-totp",
-        stdin=PASSWORD + "\n",
-    )
-    token = live_index.bastion("token", "create", "server").stdout.strip()
+    token = live_index.publisher_token("server")
     dist = builders.wheel("Serve_Demo", "1.0")
     body, content_type = _multipart(dist.fields, dist)
     request = urllib.request.Request(
