@@ -267,15 +267,33 @@ class LookalikeIndex:
         self.thresholds = thresholds
         self.names: list[str] = []
         self.rank: dict[str, int] = {}
-        for raw in protected:
-            name = canonicalize(raw)
-            if name and name not in self.rank:
-                self.rank[name] = len(self.names) + 1
-                self.names.append(name)
+        #: The names as given, so that a caller can tell whether a longer list extends them.
+        self.source: tuple[str, ...] = ()
         self._del1: dict[str, list[str]] | None = None
         self._del2: dict[str, list[str]] | None = None
         self._folded: dict[str, str] | None = None
         self._words: dict[tuple[str, ...], str] | None = None
+        self.extend(protected)
+
+    def extend(self, more: Iterable[str]) -> None:
+        """Add less popular names after the current ones.
+
+        The result is the index built from the longer list at once: names keep their ranks,
+        and every lookup table keeps its best-ranked entry first. An index of an index's own
+        projects grows by one name per new project, and rebuilding it took ~0.2 s at 10,000.
+        Callers serialise writers; a concurrent query sees the table before or after a name.
+        """
+        added: list[str] = []
+        more = tuple(more)
+        self.source += more
+        for raw in more:
+            name = canonicalize(raw)
+            if name and name not in self.rank:
+                self.rank[name] = len(self.names) + 1
+                self.names.append(name)
+                added.append(name)
+        if self._del1 is not None and added:
+            self._index(added)
 
     def __contains__(self, name: str) -> bool:
         return name in self.rank
@@ -286,10 +304,16 @@ class LookalikeIndex:
     # ----------------------------------------------------------------- lazily built indexes
 
     def _build(self) -> None:
-        del1: dict[str, list[str]] = {}
-        folded: dict[str, str] = {}
-        word_map: dict[tuple[str, ...], str] = {}
-        for name in self.names:  # most popular first: setdefault keeps the best-ranked
+        self._del1, self._del2, self._folded, self._words = {}, {}, {}, {}
+        self._index(self.names)
+
+    def _index(self, names: list[str]) -> None:
+        """Add ``names`` (in rank order, after every name already indexed) to the tables."""
+        del1, del2 = self._del1, self._del2
+        folded, word_map = self._folded, self._words
+        assert del1 is not None and del2 is not None and folded is not None
+        assert word_map is not None
+        for name in names:  # most popular first: setdefault keeps the best-ranked
             lst = del1.get(name)
             if lst is None:
                 del1[name] = [name]
@@ -305,15 +329,14 @@ class LookalikeIndex:
             folded.setdefault("\0" + skeleton(name), name)
             if "-" in name:
                 word_map.setdefault(tuple(sorted(name.split("-"))), name)
-        del2: dict[str, list[str]] = {}
         t = self.thresholds
-        for name in self.names[: t.edit2_max_rank]:
+        for name in names:
+            if self.rank[name] > t.edit2_max_rank:
+                break
             if len(name) < t.edit2_min_len or "-" in name:
                 continue
             for d in _deletes2(name):
                 del2.setdefault(d, []).append(name)
-        self._del1, self._del2, self._folded = del1, del2, folded
-        self._words = word_map
 
     # ----------------------------------------------------------------- queries
 

@@ -9,7 +9,6 @@ check (row counts and newest ids) done on each call.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Sequence
 
@@ -82,9 +81,24 @@ def _policy() -> NamePolicy:
         return policy
 
 
-@functools.lru_cache(maxsize=8)
+_extra_lock = threading.Lock()
+_extra_cached: LookalikeIndex | None = None
+
+
 def _extra_index(extra: tuple[str, ...]) -> LookalikeIndex:
-    return LookalikeIndex(extra)
+    """The index of the caller's extra protected names (the index's own projects, oldest
+    first). Each new project adds one name at the end: the cached index is extended rather
+    than rebuilt; any other change (a deleted or renamed project) rebuilds it."""
+    global _extra_cached
+    with _extra_lock:
+        index = _extra_cached
+        if index is not None and extra[: len(index.source)] == index.source:
+            if len(extra) > len(index.source):
+                index.extend(extra[len(index.source) :])
+        else:
+            index = LookalikeIndex(extra)
+            _extra_cached = index
+        return index
 
 
 def invalidate(**_: object) -> None:
