@@ -150,3 +150,25 @@ def test_two_content_parts_are_refused(client: Any, token: str) -> None:
     assert response.status_code == 400
     assert "content: Should not be a tuple." in response.reason_phrase
     assert File.objects.count() == 0
+
+
+def test_a_request_without_a_valid_token_is_refused_before_its_body_is_read(
+    client: Any, token: str
+) -> None:
+    """PyPI authenticates before the view; bastion does so before reading (and hashing and
+    spooling) a body that may be as large as the file size limit."""
+    garbage = b"\x00\xff not a multipart body at all"
+    response = client.generic(
+        "POST",
+        "/legacy/",
+        garbage,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        HTTP_AUTHORIZATION=basic(token[:-4] + "AAAA"),
+    )
+    assert response.status_code == 403
+    response = client.generic(
+        "POST", "/legacy/", garbage, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+    assert response.status_code == 403
+    assert "Invalid or non-existent authentication information" in response.reason_phrase
+    assert leftovers() == []

@@ -74,6 +74,8 @@ class UploadRequest:
     content_digests: dict[str, str] | None = None
     #: Where the received file waits on disk, for storage to adopt; None when held in memory.
     content_path: Path | None = None
+    #: Who is uploading, when the view authenticated the request before reading its body.
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def check_project_name(name: str, user: User) -> None:
 
 
 def handle_upload(req: UploadRequest) -> UploadResult:
-    identity = authenticate(req.authorization)
+    identity = req.identity if req.identity is not None else authenticate(req.authorization)
     user = identity.user
     assert user is not None
     # The address's window was checked by the view before the body was read.

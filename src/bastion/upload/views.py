@@ -11,8 +11,9 @@ from django.views.decorators.http import require_http_methods
 from bastion import ratelimit
 from bastion.packages.models import Project
 from bastion.ratelimit import RateLimited
+from bastion.tokens.policy import Identity
 from bastion.upload.receive import FormError, ReceivedFile, ReceivedForm, is_multipart, read_form
-from bastion.upload.services import UploadError, UploadRequest, handle_upload
+from bastion.upload.services import UploadError, UploadRequest, authenticate, handle_upload
 
 
 def error_response(status: int, message: str) -> HttpResponse:
@@ -58,6 +59,12 @@ def upload(request: HttpRequest) -> HttpResponse:
         return error_response(
             413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
         )
+    # Who is uploading is known from the header alone: a request without a valid token is
+    # refused before its body (up to the file size limit) is read, hashed and spooled.
+    try:
+        identity = authenticate(request.META.get("HTTP_AUTHORIZATION", ""))
+    except UploadError as exc:
+        return error_response(exc.status, exc.message)
     received: ReceivedForm | None = None
     if is_multipart(request.META.get("CONTENT_TYPE", "")):
         try:
@@ -74,14 +81,17 @@ def upload(request: HttpRequest) -> HttpResponse:
         form = {key: request.POST.getlist(key) for key in request.POST}
         files = []
     try:
-        return _upload(request, form, files)
+        return _upload(request, form, files, identity)
     finally:
         if received is not None:
             received.close()
 
 
 def _upload(
-    request: HttpRequest, form: dict[str, list[str]], files: list[tuple[str, ReceivedFile]]
+    request: HttpRequest,
+    form: dict[str, list[str]],
+    files: list[tuple[str, ReceivedFile]],
+    identity: Identity,
 ) -> HttpResponse:
     action = (form.get(":action") or ["file_upload"])[0]
     if action in ("submit", "submit_pkg_info"):
@@ -108,6 +118,7 @@ def _upload(
         request=request,
         content_digests=content.digests if content is not None else None,
         content_path=content.path if content is not None else None,
+        identity=identity,
     )
     try:
         handle_upload(req)
