@@ -9,6 +9,6 @@ for ``bastion check``. The same public tree carries the pre-rendered simple page
 and an object-store backend implements the same :class:`Storage` protocol.
 """
 
-from bastion.storage.base import Storage, file_digests, file_key, get_storage
+from bastion.storage.base import Digester, Storage, file_digests, file_key, get_storage
 
-__all__ = ["Storage", "file_digests", "file_key", "get_storage"]
+__all__ = ["Digester", "Storage", "file_digests", "file_key", "get_storage"]

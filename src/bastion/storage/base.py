@@ -17,28 +17,42 @@ def file_key(blake2_256: str, filename: str) -> str:
     return f"{blake2_256[:2]}/{blake2_256[2:4]}/{blake2_256[4:]}/{filename}"
 
 
-def file_digests(fh: BinaryIO) -> tuple[int, dict[str, str]]:
-    """Size and the three digests PyPI records (MD5, SHA-256, BLAKE2b-256), in one read.
+class Digester:
+    """The size and the three digests PyPI records (MD5, SHA-256, BLAKE2b-256) of bytes fed in
+    pieces: one pass over a file, or over an upload as it arrives.
 
     These are content checksums, not secrets; hashlib is the only implementation of
     BLAKE2b with a 256-bit digest (PyCA offers BLAKE2b-512 only).
     """
-    md5 = hashlib.md5(usedforsecurity=False)
-    sha = hashlib.sha256()
-    b2 = hashlib.blake2b(digest_size=32)
-    size = 0
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256()
+        self._blake2 = hashlib.blake2b(digest_size=32)
+
+    def update(self, data: bytes) -> None:
+        self.size += len(data)
+        self._md5.update(data)
+        self._sha256.update(data)
+        self._blake2.update(data)
+
+    def hexdigests(self) -> dict[str, str]:
+        return {
+            "md5_digest": self._md5.hexdigest(),
+            "sha256_digest": self._sha256.hexdigest(),
+            "blake2_256_digest": self._blake2.hexdigest(),
+        }
+
+
+def file_digests(fh: BinaryIO) -> tuple[int, dict[str, str]]:
+    """Size and the three digests PyPI records of a whole file, in one read."""
+    digester = Digester()
     fh.seek(0)
-    while chunk := fh.read(1024 * 1024):
-        size += len(chunk)
-        md5.update(chunk)
-        sha.update(chunk)
-        b2.update(chunk)
+    while chunk := fh.read(256 * 1024):
+        digester.update(chunk)
     fh.seek(0)
-    return size, {
-        "md5_digest": md5.hexdigest(),
-        "sha256_digest": sha.hexdigest(),
-        "blake2_256_digest": b2.hexdigest(),
-    }
+    return digester.size, digester.hexdigests()
 
 
 class Storage(Protocol):

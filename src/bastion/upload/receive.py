@@ -12,20 +12,18 @@ place. Each byte of a distribution is read from the socket once and written to d
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
 import multipart
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 
-from bastion.storage import get_storage
+from bastion.storage import Digester, get_storage
 
 #: Read from the socket and hashed in pieces of this size: few enough Python steps per
 #: megabyte, and small enough that the three hashes read each piece from the CPU cache.
@@ -36,28 +34,23 @@ class FormError(ValueError):
     """The body is not a form bastion can read; the message is for the client."""
 
 
-class ReceivedFile(UploadedFile):
-    """An uploaded file with its size and digests, in memory or in a receiving-folder file."""
+@dataclass
+class ReceivedFile:
+    """A file part: in memory or in a receiving-folder file, with its size and digests."""
 
-    def __init__(
-        self,
-        file: IO[bytes],
-        name: str,
-        content_type: str,
-        size: int,
-        digests: dict[str, str],
-        path: Path | None,
-    ) -> None:
-        super().__init__(file, name, content_type, size, None)
-        #: The name as the client sent it (``name`` is Django's basename of it).
-        self.sent_name = name
-        self.digests = digests
-        self.path = path
+    file: BinaryIO
+    #: The name as the client sent it (the pipeline refuses path separators, as PyPI does).
+    name: str
+    content_type: str
+    size: int
+    digests: dict[str, str]
+    #: The receiving-folder file, for storage to adopt; None when the file is in memory.
+    path: Path | None
 
     def close(self) -> None:
         """Close, and remove the receiving-folder file unless storage adopted it."""
         try:
-            super().close()
+            self.file.close()
         finally:
             if self.path is not None:
                 self.path.unlink(missing_ok=True)
@@ -70,48 +63,43 @@ class _FileSink:
     def __init__(self, name: str, content_type: str) -> None:
         self.name = name
         self.content_type = content_type
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha256 = hashlib.sha256()
-        self._blake2 = hashlib.blake2b(digest_size=32)
+        self._digester = Digester()
         self._memory: io.BytesIO | None = io.BytesIO()
-        self._spill: IO[bytes] | None = None
+        self._spill: BinaryIO | None = None
         self._path: Path | None = None
-        self._size = 0
         self._limit = int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
 
     def write(self, data: bytes) -> None:
-        self._md5.update(data)
-        self._sha256.update(data)
-        self._blake2.update(data)
-        self._size += len(data)
+        self._digester.update(data)
         if self._memory is not None:
-            if self._size <= self._limit:
+            if self._digester.size <= self._limit:
                 self._memory.write(data)
                 return
-            self._open_spill()
-            assert self._spill is not None
+            self._spill = self._open_spill()
             self._spill.write(self._memory.getbuffer())
             self._memory = None
         assert self._spill is not None
         self._spill.write(data)
 
-    def _open_spill(self) -> None:
+    def _open_spill(self) -> BinaryIO:
         folder = get_storage().receiving_dir()
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".upload")
         self._path = Path(name)
-        self._spill = os.fdopen(fd, "w+b")
+        return os.fdopen(fd, "w+b")
 
     def finish(self) -> ReceivedFile:
-        digests = {
-            "md5_digest": self._md5.hexdigest(),
-            "sha256_digest": self._sha256.hexdigest(),
-            "blake2_256_digest": self._blake2.hexdigest(),
-        }
-        fh: IO[bytes] = self._spill if self._spill is not None else self._memory  # type: ignore[assignment]
+        fh: BinaryIO = self._spill if self._spill is not None else self._memory  # type: ignore[assignment]
         fh.flush()
         fh.seek(0)
-        return ReceivedFile(fh, self.name, self.content_type, self._size, digests, self._path)
+        return ReceivedFile(
+            fh,
+            self.name,
+            self.content_type,
+            self._digester.size,
+            self._digester.hexdigests(),
+            self._path,
+        )
 
     def discard(self) -> None:
         if self._spill is not None:

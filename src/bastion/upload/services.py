@@ -13,8 +13,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,11 +28,12 @@ from bastion.names.services import check_new_project_name
 from bastion.packages import readme
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project
-from bastion.storage import file_digests, file_key, get_storage
+from bastion.storage import file_key, get_storage
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
 from bastion.tokens.policy import Action, Identity, authorize
 from bastion.upload import distribution, metadata
+from bastion.upload.receive import ReceivedFile
 
 HELP = "https://pypi.org/help/"
 PROJECT_NAME_RE = re.compile(
@@ -62,20 +62,13 @@ class UploadError(Exception):
 class UploadRequest:
     """What the view extracted from the HTTP request."""
 
-    authorization: str
+    #: Who is uploading: the view authenticates before it reads the body.
+    identity: Identity
     form: dict[str, list[str]]
     file_fields: list[str]
-    content: BinaryIO | None
-    content_filename: str
-    content_type: str
-    content_size: int
+    #: The ``content`` part, with its name as sent, size and digests (:mod:`.receive`).
+    content: ReceivedFile | None
     request: Any = None
-    #: Computed while the file was received (:mod:`bastion.upload.receive`), else computed here.
-    content_digests: dict[str, str] | None = None
-    #: Where the received file waits on disk, for storage to adopt; None when held in memory.
-    content_path: Path | None = None
-    #: Who is uploading, when the view authenticated the request before reading its body.
-    identity: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +202,7 @@ def check_project_name(name: str, user: User) -> None:
 
 
 def handle_upload(req: UploadRequest) -> UploadResult:
-    identity = req.identity if req.identity is not None else authenticate(req.authorization)
+    identity = req.identity
     user = identity.user
     assert user is not None
     # The address's window was checked by the view before the body was read.
@@ -225,6 +218,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         raise UploadError(str(exc)) from exc
     if req.content is None:
         raise UploadError("Upload payload does not have a file.")
+    content = req.content
 
     # Project and permission.
     name = str(meta.name)
@@ -241,15 +235,15 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             raise UploadError(decision.reason, 403)
 
     # The file's name and type.
-    filename = req.content_filename
-    if req.content_type.startswith("image/"):
+    filename = content.name
+    if content.content_type.startswith("image/"):
         raise UploadError("Invalid distribution file.")
     try:
         distribution.check_filename_shape(filename, filetype)
     except distribution.DistributionError as exc:
         raise UploadError(str(exc)) from exc
     limit = _size_limit(project)
-    if req.content_size > limit:
+    if content.size > limit:
         shown = name if project is None else project.name
         raise UploadError(
             f"File too large. Limit for project '{shown}' is {limit // (1024 * 1024)} MB. "
@@ -257,16 +251,13 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         )
     if project is not None:
         total_limit = project.total_size_limit or settings.BASTION_MAX_PROJECT_SIZE
-        if project.total_size + req.content_size > total_limit:
+        if project.total_size + content.size > total_limit:
             raise UploadError(
                 f"Project size too large. Limit for project '{project.name}' total size is "
                 f"{total_limit // (1024**3)} GB. See {HELP}#project-size-limit"
             )
 
-    if req.content_digests is not None:
-        size, computed = req.content_size, req.content_digests
-    else:
-        size, computed = file_digests(req.content)
+    size, computed = content.size, content.digests
     for field, value in supplied.items():
         if not hmac.compare_digest(value, computed[field]):
             raise UploadError(
@@ -330,7 +321,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         raise UploadError(str(exc)) from exc
     limits = Limits(max_seconds=float(getattr(settings, "BASTION_ARCHIVE_SECONDS", 20.0)))
     try:
-        inspected = distribution.inspect(req.content, filename, filetype, limits)
+        inspected = distribution.inspect(content.file, filename, filetype, limits)
         file_raw = metadata.parse_file_metadata(inspected.metadata)
         metadata.compare(form_raw, file_raw, inspected.metadata_kind)
         distribution.check_license_files(list(meta.license_files or []), inspected, filename)
@@ -353,11 +344,11 @@ def handle_upload(req: UploadRequest) -> UploadResult:
     if filetype == "bdist_wheel":
         metadata_sha = hashlib.sha256(inspected.metadata).hexdigest()
         storage.put_bytes(key + ".metadata", inspected.metadata)
-    if req.content_path is not None:
-        storage.adopt(key, req.content_path)
+    if content.path is not None:
+        storage.adopt(key, content.path)
     else:
-        req.content.seek(0)
-        storage.put_bytes(key, req.content.read())
+        content.file.seek(0)
+        storage.put_bytes(key, content.file.read())
     new = packages.NewFile(
         filename=filename,
         packagetype=File.SDIST if filetype == "sdist" else File.WHEEL,

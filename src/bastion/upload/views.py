@@ -106,19 +106,12 @@ def _upload(
         )
     if action != "file_upload":
         return error_response(400, f"Unknown action '{action}'.")
-    content = next((f for name, f in files if name == "content"), None)
     req = UploadRequest(
-        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+        identity=identity,
         form=form,
         file_fields=[name for name, _f in files],
-        content=content.file if content is not None else None,  # type: ignore[arg-type]
-        content_filename=content.sent_name if content is not None else "",
-        content_type=content.content_type or "" if content is not None else "",
-        content_size=content.size or 0 if content is not None else 0,
+        content=next((f for name, f in files if name == "content"), None),
         request=request,
-        content_digests=content.digests if content is not None else None,
-        content_path=content.path if content is not None else None,
-        identity=identity,
     )
     try:
         handle_upload(req)
