@@ -250,11 +250,15 @@ class FastPath:
         the public tree answer it; None when the request is for Django (another method or
         path, a non-normalised name to redirect, a project without a page) or for a stream (a
         file larger than :data:`SMALL_FILE`)."""
+        answer = self._answer(environ)
+        return None if isinstance(answer, _Stream) else answer
+
+    def _answer(self, environ: dict[str, Any]) -> Response | _Stream | None:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             return None
         path: str = environ.get("PATH_INFO", "")
         if path.startswith("/packages/"):
-            return self._small_file(path[10:], environ.get("HTTP_IF_NONE_MATCH"))
+            return self._package(path[10:], environ.get("HTTP_IF_NONE_MATCH"))
         if not path.startswith("/simple/"):
             return None
         rest = path[8:]
@@ -271,7 +275,8 @@ class FastPath:
             self.cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
         )
 
-    def _small_file(self, key: str, if_none_match: str | None) -> Response | None:
+    def _package(self, key: str, if_none_match: str | None) -> Response | _Stream | None:
+        """A published file: its whole response when small or unchanged, else what to stream."""
         full = package_path(self.public_root, key)
         if full is None:
             return None
@@ -280,38 +285,40 @@ class FastPath:
             if if_none_match and package_etag(key) in [t.strip() for t in if_none_match.split(",")]:
                 return 304, package_headers(key, size)[2:], b""
             if size > SMALL_FILE:
-                return None
+                return _Stream(full, package_headers(key, size))
             with open(full, "rb") as fh:
                 body = fh.read(SMALL_FILE + 1)
         except OSError:  # unpublished meanwhile
             return None
-        if len(body) > SMALL_FILE:
-            return None
+        if len(body) > SMALL_FILE:  # grew between the stat and the read: stream it
+            return _Stream(full, package_headers(key, os.path.getsize(full)))
         return 200, package_headers(key, len(body)), body
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET")
-        if method in ("GET", "HEAD"):
-            resp = self.answer_without_django(environ)
-            if resp is not None:
-                status, headers, body = resp
-                start_response(_STATUS[status], headers)
-                return [b"" if method == "HEAD" else body]
-            path: str = environ.get("PATH_INFO", "")
-            if path.startswith("/packages/"):
-                key = path[10:]
-                full = package_path(self.public_root, key)
-                if full is not None:
-                    size = os.path.getsize(full)
-                    start_response(_STATUS[200], package_headers(key, size))
-                    if method == "HEAD":
-                        return [b""]
-                    fh = open(full, "rb")  # noqa: SIM115 - closed by the server via file_wrapper
-                    wrapper = environ.get("wsgi.file_wrapper")
-                    if wrapper is not None:
-                        return wrapper(fh, 1024 * 256)  # type: ignore[no-any-return]
-                    return _iter_file(fh)
-        return self.django_app(environ, start_response)
+        answer = self._answer(environ)
+        if answer is None:
+            return self.django_app(environ, start_response)
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        if isinstance(answer, _Stream):
+            start_response(_STATUS[200], answer.headers)
+            if head:
+                return [b""]
+            fh = open(answer.path, "rb")  # noqa: SIM115 - closed by the server via file_wrapper
+            wrapper = environ.get("wsgi.file_wrapper")
+            if wrapper is not None:
+                return wrapper(fh, 1024 * 256)  # type: ignore[no-any-return]
+            return _iter_file(fh)
+        status, headers, body = answer
+        start_response(_STATUS[status], headers)
+        return [b"" if head else body]
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """A published file too large to answer from memory: streamed by a thread."""
+
+    path: str
+    headers: list[tuple[str, str]]
 
 
 def make_fast_path(public_root: Path, django_app: WSGIApp) -> FastPath:
