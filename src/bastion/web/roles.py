@@ -7,6 +7,8 @@ PyPI's: a session cookie left in a browser must not be enough to add an accompli
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -131,41 +133,44 @@ def _account_refusal(request: HttpRequest, reason: str, status: int = 400) -> Ht
     return render(request, "web/account.html", _account_context(request), status=status)
 
 
+def _account_action(request: HttpRequest, act: Callable[[User], str]) -> HttpResponse:
+    """Run one of the user's own role actions; back to the account page with its message."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("account"))
+    try:
+        done = act(_user(request))
+    except roles.RoleError as exc:
+        return _account_refusal(request, str(exc))
+    messages.success(request, done)
+    return HttpResponseRedirect(reverse("account"))
+
+
 @never_cache
 @require_POST
 def role_leave(request: HttpRequest, name: str) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("account"))
-    project = _managed_project(name)
-    try:
-        roles.leave(project, user=_user(request), request=request)
-    except roles.RoleError as exc:
-        return _account_refusal(request, str(exc))
-    messages.success(request, f"You left '{project.name}'.")
-    return HttpResponseRedirect(reverse("account"))
+    def leave(user: User) -> str:
+        project = _managed_project(name)
+        roles.leave(project, user=user, request=request)
+        return f"You left '{project.name}'."
+
+    return _account_action(request, leave)
 
 
 @never_cache
 @require_POST
 def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("account"))
-    try:
-        role = roles.accept(invitation_id, user=_user(request), request=request)
-    except roles.RoleError as exc:
-        return _account_refusal(request, str(exc))
-    messages.success(request, f"You are now {role.role_name} of '{role.project.name}'.")
-    return HttpResponseRedirect(reverse("account"))
+    def accept(user: User) -> str:
+        role = roles.accept(invitation_id, user=user, request=request)
+        return f"You are now {role.role_name} of '{role.project.name}'."
+
+    return _account_action(request, accept)
 
 
 @never_cache
 @require_POST
 def invitation_decline(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("account"))
-    try:
-        project = roles.decline(invitation_id, user=_user(request), request=request)
-    except roles.RoleError as exc:
-        return _account_refusal(request, str(exc))
-    messages.success(request, f"You declined the invitation to '{project.name}'.")
-    return HttpResponseRedirect(reverse("account"))
+    def decline(user: User) -> str:
+        project = roles.decline(invitation_id, user=user, request=request)
+        return f"You declined the invitation to '{project.name}'."
+
+    return _account_action(request, decline)
