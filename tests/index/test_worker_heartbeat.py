@@ -24,4 +24,5 @@ def test_heartbeat_is_sent_at_most_every_interval() -> None:
     worker._next_notify = time.monotonic() - 0.001  # the interval has passed
     worker.notify()
     assert worker.tmp.beats == 2
-    assert serving.NOTIFY_EVERY * 10 < 120  # far inside bastion serve's worker timeout
+    # Far inside the arbiter's timeout, which `bastion serve` sets to 120 s.
+    assert worker._next_notify - time.monotonic() <= serving.NOTIFY_EVERY
