@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import time
 import urllib.request
@@ -401,3 +402,59 @@ def test_malformed_requests_get_gunicorns_errors(published: LiveIndex) -> None:
         assert reader.response()[0] == 200
         sock.sendall(_get(f"/simple/{NAME}/"))
         assert reader.response()[0] == 200
+
+
+def _raw(live_index: LiveIndex, request: bytes) -> bytes:
+    """The whole response to ``request`` (which asks the server to close), Date left out."""
+    with _connect(live_index) as sock:
+        sock.sendall(request)
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+    return re.sub(rb"\r\nDate: [^\r]*", b"", b"".join(chunks))
+
+
+def test_plain_requests_are_answered_as_gunicorn_answers(published: LiveIndex) -> None:
+    """The poller writes the answers to plain requests itself (``read_plain_head``). Each must
+    be byte for byte what gunicorn writes for the same request, but for the Date: the same
+    request with a header gunicorn drops (so it goes through gunicorn's parser and
+    ``Response``), and with a body (so a thread answers it through WSGI)."""
+    with urllib.request.urlopen(
+        urllib.request.Request(published.url + f"/simple/{NAME}/", headers={"Accept": JSON_V1}),
+        timeout=10,
+    ) as r:
+        page = json.loads(r.read())
+        etag = r.headers["ETag"]
+    metadata = urlsplit(page["files"][0]["url"]).path + ".metadata"
+    cases = [
+        (f"/simple/{NAME}/", [], "GET", "1.1"),
+        (f"/simple/{NAME}/", [f"Accept: {JSON_V1}"], "GET", "1.1"),
+        (f"/simple/{NAME}/", [f"If-None-Match: {etag}", f"Accept: {JSON_V1}"], "GET", "1.1"),
+        (f"/simple/{NAME}/", [], "HEAD", "1.1"),
+        (f"/simple/{NAME}/?format=text/nothing", [], "GET", "1.1"),
+        ("/simple/", [], "GET", "1.0"),
+        (metadata, [], "GET", "1.1"),
+        (metadata, [], "HEAD", "1.0"),
+    ]
+    for path, headers, method, version in cases:
+        plain = _get(path, *headers, "Connection: close", method=method, version=version)
+        dropped = _get(
+            path, *headers, "X_Dropped: 1", "Connection: close", method=method, version=version
+        )
+        threaded = (
+            _get(
+                path,
+                *headers,
+                "Content-Length: 5",
+                "Connection: close",
+                method=method,
+                version=version,
+            )
+            + b"hello"
+        )
+        answer = _raw(published, plain)
+        assert answer.startswith(
+            (b"HTTP/1.1 200 ", b"HTTP/1.1 304 ", b"HTTP/1.1 406 ", b"HTTP/1.0 200 ")
+        ), answer[:80]
+        assert answer == _raw(published, dropped), (path, headers, method)
+        assert answer == _raw(published, threaded), (path, headers, method)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -144,6 +145,7 @@ def choose_type(accept: str | None, fmt: str | None) -> str | None:
 
 
 Response = tuple[int, list[tuple[str, str]], bytes]
+_NOT_ACCEPTABLE = b"Not Acceptable\n"
 
 
 def simple_response(
@@ -158,8 +160,12 @@ def simple_response(
     if ctype is None:
         return (
             406,
-            [("Content-Type", "text/plain; charset=utf-8"), *COMMON_HEADERS],
-            b"Not Acceptable\n",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                *COMMON_HEADERS,
+                ("Content-Length", str(len(_NOT_ACCEPTABLE))),
+            ],
+            _NOT_ACCEPTABLE,
         )
     base = "simple/" if name is None else f"simple/{name}/"
     page = cache.get(base + ("index.json" if ctype == JSON_V1 else "index.html"))
@@ -224,9 +230,13 @@ def package_headers(key: str, size: int) -> list[tuple[str, str]]:
 
 
 StartResponse = Callable[..., Any]
+_Headers = list[tuple[str, str]]
 #: Published files up to this size (every ``.metadata`` file, small wheels) are read whole and
 #: can be answered without a thread; larger ones are streamed.
 SMALL_FILE = 64 * 1024
+#: The most bytes of small published files a process keeps in memory (forgotten all at once
+#: beyond that, as the page cache does past its entry limit).
+SMALL_FILES_CACHED = 64 * 1024 * 1024
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
@@ -242,6 +252,8 @@ class FastPath:
         self.public_root = public_root
         self.django_app = django_app
         self.cache = PageCache(public_root)
+        self._small: dict[str, tuple[tuple[int, int, int], _Headers, bytes]] = {}
+        self._small_bytes = 0
 
     def answer_without_django(self, environ: dict[str, Any]) -> Response | None:
         """The whole response to a GET or HEAD of ``/simple/``, ``/simple/<name>/`` or a small
@@ -276,23 +288,52 @@ class FastPath:
         )
 
     def _package(self, key: str, if_none_match: str | None) -> Response | _Stream | None:
-        """A published file: its whole response when small or unchanged, else what to stream."""
-        full = package_path(self.public_root, key)
-        if full is None:
+        """A published file: its whole response when small or unchanged, else what to stream.
+
+        One ``stat`` per request: it tells whether the file is (still) published, and a small
+        file's bytes and headers are kept in memory against its identity, as pages are. Half
+        of an installer's requests are for PEP 658 ``.metadata`` files.
+        """
+        if not _KEY.match(key):
             return None
+        full = os.path.join(self.public_root, "packages", key)
         try:
-            size = os.path.getsize(full)
-            if if_none_match and package_etag(key) in [t.strip() for t in if_none_match.split(",")]:
-                return 304, package_headers(key, size)[2:], b""
-            if size > SMALL_FILE:
-                return _Stream(full, package_headers(key, size))
-            with open(full, "rb") as fh:
-                body = fh.read(SMALL_FILE + 1)
-        except OSError:  # unpublished meanwhile
+            st = os.stat(full)
+        except OSError:  # not published, or unpublished meanwhile
             return None
-        if len(body) > SMALL_FILE:  # grew between the stat and the read: stream it
-            return _Stream(full, package_headers(key, os.path.getsize(full)))
-        return 200, package_headers(key, len(body)), body
+        if not S_ISREG(st.st_mode):
+            return None
+        ident = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = self._small.get(key)
+        body: bytes | None = None
+        if hit is not None and hit[0] == ident:
+            headers, body = hit[1], hit[2]
+        else:
+            headers = package_headers(key, st.st_size)
+        if if_none_match and package_etag(key) in [t.strip() for t in if_none_match.split(",")]:
+            return 304, headers[2:], b""
+        if st.st_size > SMALL_FILE:
+            return _Stream(full, headers)
+        if body is None:
+            try:
+                with open(full, "rb") as fh:
+                    body = fh.read(SMALL_FILE + 1)
+            except OSError:  # unpublished meanwhile
+                return None
+            if len(body) != st.st_size:  # replaced between the stat and the read: Django's
+                return None
+            self._remember(key, (ident, headers, body))
+        return 200, headers, body
+
+    def _remember(self, key: str, entry: tuple[tuple[int, int, int], _Headers, bytes]) -> None:
+        if self._small_bytes + len(entry[2]) > SMALL_FILES_CACHED:
+            self._small.clear()
+            self._small_bytes = 0
+        old = self._small.get(key)
+        if old is not None:
+            self._small_bytes -= len(old[2])
+        self._small[key] = entry
+        self._small_bytes += len(entry[2])
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         answer = self._answer(environ)
