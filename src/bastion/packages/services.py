@@ -38,6 +38,13 @@ class PackageError(ValueError):
     """A request that cannot be honoured; the message is for the client."""
 
 
+class SdistExists(PackageError):
+    """The release already has its one source distribution."""
+
+    def __init__(self) -> None:
+        super().__init__("Only one sdist may be uploaded per release.")
+
+
 def normalize(name: str) -> str:
     return canonicalize_name(name)
 
@@ -145,6 +152,30 @@ def find_release(project: Project, version: str) -> Release | None:
     return Release.objects.filter(project=project, canonical_version=canonical).first()
 
 
+def find_release_for_upload(project: Project, version: str) -> Release | None:
+    """The release ``version`` of ``project`` as :func:`record_upload` needs it: with
+    ``project`` attached (its events name the project: no second query for it) and only the
+    columns recording a file reads (``id``, ``project_id``, ``version``; the rest is loaded if
+    asked for), so the release's metadata is not decoded for nothing."""
+    try:
+        canonical = canonicalize_version(Version(version))
+    except InvalidVersion:
+        return None
+    release = (
+        Release.objects.filter(project=project, canonical_version=canonical)
+        .only("id", "project_id", "version")
+        .first()
+    )
+    if release is not None:
+        release.project = project
+    return release
+
+
+def has_sdist(release: Release) -> bool:
+    """Whether the release has its one source distribution already."""
+    return File.objects.filter(release_id=release.pk, packagetype=File.SDIST).exists()
+
+
 def render_description(release_id: int) -> None:
     """Store the HTML of a release's description for its page (once; the upload only checked
     that it renders)."""
@@ -174,7 +205,29 @@ def get_or_create_release(
     canonical = canonicalize_version(version)
     release = Release.objects.filter(project=project, canonical_version=canonical).first()
     if release is not None:
+        release.project = project  # its events name the project: no second query for it
         return release, False
+    release = _create_release(
+        project,
+        version,
+        metadata=metadata,
+        uploader=uploader,
+        description_html=description_html,
+        request=request,
+    )
+    return release, True
+
+
+def _create_release(
+    project: Project,
+    version: Version,
+    *,
+    metadata: dict[str, Any],
+    uploader: User,
+    description_html: str = "",
+    request: Any = None,
+) -> Release:
+    canonical = canonicalize_version(version)
     # The version as its author wrote it (PyPI shows "1.0.0-rc1" as uploaded); ``canonical_version``
     # is what identifies the release.
     typed = str(metadata.get("version") or "").strip()
@@ -203,7 +256,7 @@ def get_or_create_release(
         request=request,
         version=release.version,
     )
-    return release, True
+    return release
 
 
 @dataclass(frozen=True)
@@ -224,8 +277,63 @@ def filename_was_used(filename: str) -> bool:
     return FilenameRegistry.objects.filter(filename=filename).exists()
 
 
+def record_upload(
+    project: Project,
+    version: Version,
+    new: NewFile,
+    *,
+    release: Release | None,
+    new_project: bool = False,
+    metadata: dict[str, Any],
+    uploader: User,
+    request: Any = None,
+) -> File:
+    """Record an uploaded file with its release, in the caller's transaction; the caller looked
+    the release up (:func:`find_release_for_upload`) before the transaction, ``None`` if there
+    was none, and ``new_project`` says that ``project`` was created in this transaction.
+
+    The project's row is updated first (its total size): on PostgreSQL that row lock makes
+    concurrent uploads to one project wait for each other until commit, so what is read after
+    it is what the other upload committed (SQLite's ``BEGIN IMMEDIATE`` already serialises
+    every writer). Then:
+
+    * a release the caller found is used as it is (releases are not created twice; one deleted
+      in the meantime fails the file's foreign key at commit: the upload is refused and
+      nothing is written);
+    * a release the caller did not find is looked up again, because a concurrent upload of
+      the same version (a wheel and an sdist at once) may have committed it since; one that
+      this upload creates needs no sdist check;
+    * an sdist is refused with :class:`SdistExists` if the release has one: this check, after
+      the lock, is what keeps two concurrent sdists out (``1.0`` and ``1.0.0`` are different
+      filenames of one release, so no unique constraint does it).
+    """
+    _add_to_total_size(project.pk, new.size)
+    created = False
+    if release is None and new_project:
+        release = _create_release(
+            project, version, metadata=metadata, uploader=uploader, request=request
+        )
+        created = True
+    elif release is None:
+        release, created = get_or_create_release(
+            project, version, metadata=metadata, uploader=uploader, request=request
+        )
+    if new.packagetype == File.SDIST and not created and has_sdist(release):
+        raise SdistExists()
+    return _insert_file(release, new, uploader=uploader, request=request)
+
+
+def _add_to_total_size(project_id: int, size: int) -> None:
+    Project.objects.filter(pk=project_id).update(total_size=F("total_size") + size)
+
+
 def add_file(release: Release, new: NewFile, *, uploader: User, request: Any = None) -> File:
     """Record a stored file as *pending*; it becomes installable only once a scan publishes it."""
+    _add_to_total_size(release.project_id, new.size)
+    return _insert_file(release, new, uploader=uploader, request=request)
+
+
+def _insert_file(release: Release, new: NewFile, *, uploader: User, request: Any = None) -> File:
     FilenameRegistry.objects.create(filename=new.filename)
     file = File.objects.create(
         release=release,
@@ -242,7 +350,6 @@ def add_file(release: Release, new: NewFile, *, uploader: User, request: Any = N
         uploader=uploader,
         state=File.PENDING,
     )
-    Project.objects.filter(pk=release.project_id).update(total_size=F("total_size") + new.size)
     _record(
         release.project,
         "project:file:add",

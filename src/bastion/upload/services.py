@@ -300,13 +300,16 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             f"different version. See {HELP}#file-name-reuse for more information."
         )
 
-    release = packages.find_release(project, str(meta.version)) if project is not None else None
-    if (
-        release is not None
-        and filetype == "sdist"
-        and release.files.filter(packagetype=File.SDIST).exists()
-    ):
-        raise UploadError("Only one sdist may be uploaded per release.")
+    # Looked up once: the transaction below takes this release. An sdist is checked here, to
+    # refuse it before reading the archive, and again in the transaction once the project is
+    # locked (packages.record_upload), which is what keeps two concurrent sdists out.
+    release = (
+        packages.find_release_for_upload(project, str(meta.version))
+        if project is not None
+        else None
+    )
+    if release is not None and filetype == "sdist" and packages.has_sdist(release):
+        raise UploadError(str(packages.SdistExists()))
 
     # What is inside the file.
     try:
@@ -363,23 +366,27 @@ def handle_upload(req: UploadRequest) -> UploadResult:
     )
     try:
         with transaction.atomic(), events.batched():
+            new_project = project is None
             if project is None:
                 project = packages.create_project(name, user, request=req.request)
                 transaction.on_commit(
                     lambda: ratelimit.hit(req.request, "project-create", user=user)
                 )
-            release, _ = packages.get_or_create_release(
+            file = packages.record_upload(
                 project,
                 file_meta.version,
+                new,
+                release=release,
+                new_project=new_project,
                 metadata=dict(file_raw),
                 uploader=user,
                 request=req.request,
             )
-            if filetype == "sdist" and release.files.filter(packagetype=File.SDIST).exists():
-                raise UploadError("Only one sdist may be uploaded per release.")
-            file = packages.add_file(release, new, uploader=user, request=req.request)
             if identity.token is not None:
                 tokens.mark_used(identity.token, request=req.request)
+    except packages.SdistExists as exc:
+        _discard_unless_recorded(storage, key)
+        raise UploadError(str(exc)) from exc
     except IntegrityError as exc:
         _discard_unless_recorded(storage, key)
         if packages.get_project(name) is not None and project is None:
