@@ -64,8 +64,8 @@ def test_a_second_file_of_a_release_runs_these_statements(upload: Any, token: st
         ("SELECT", ("accounts_user", "tokens_token")),
         ("SELECT", ("packages_project",)),
         ("SELECT", ("packages_role",)),  # the policy's role of the user
-        ("SELECT", ("packages_file",)),  # a file of this name or of these bytes
-        ("SELECT", ("packages_filenameregistry",)),
+        # a file of this name or of these bytes, and the registry of names ever used
+        ("SELECT", ("packages_file", "packages_filenameregistry")),
         ("SELECT", ("packages_release",)),  # looked up once: the transaction takes it
         # the transaction: the project's total size first (its row lock), then the file
         ("UPDATE", ("packages_project",)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
@@ -273,8 +273,58 @@ class NewFile:
     metadata_sha256: str
 
 
-def filename_was_used(filename: str) -> bool:
-    return FilenameRegistry.objects.filter(filename=filename).exists()
+@dataclass(frozen=True)
+class FilenameUses:
+    """What an upload's filename and bytes are already used by (see :func:`filename_uses`)."""
+
+    #: The file of this name (only ``id``, ``filename``, ``state`` and the digests are loaded).
+    same_name: File | None
+    #: A file of the same bytes (by BLAKE2b-256), under any name, loaded likewise.
+    same_content: File | None
+    #: The name is in the registry of every name ever accepted (its file may be deleted).
+    registered: bool
+
+
+#: The columns :func:`filename_uses` loads, in the model's field order (``Model.from_db`` of a
+#: partial row takes the values in that order).
+_FILE_COLUMNS = [
+    f.attname
+    for f in File._meta.concrete_fields
+    if f.attname in ("id", "filename", "state", "sha256_digest", "blake2_256_digest")
+]
+_STATE = _FILE_COLUMNS.index("state")
+
+
+def filename_uses(filename: str, blake2_256_digest: str) -> FilenameUses:
+    """Every reuse check of an upload in one statement: the file of this name, a file of these
+    bytes under any name, and the registry of names ever used.
+
+    A ``UNION ALL`` of the two tables, written out because the ORM cannot express it without
+    a second query; the registry's rows are the ones without a state (a file always has one).
+    """
+    quote = connection.ops.quote_name
+    # The registry's row: its filename in the filename column, NULL in every other.
+    registry_columns = ", ".join(quote(c) if c == "filename" else "NULL" for c in _FILE_COLUMNS)
+    sql = (
+        f"SELECT {', '.join(quote(c) for c in _FILE_COLUMNS)}"  # noqa: S608 - our own names
+        f" FROM {quote(File._meta.db_table)}"
+        f" WHERE {quote('filename')} = %s OR {quote('blake2_256_digest')} = %s"
+        f" UNION ALL SELECT {registry_columns}"
+        f" FROM {quote(FilenameRegistry._meta.db_table)} WHERE {quote('filename')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [filename, blake2_256_digest, filename])
+        rows = cursor.fetchall()
+    files = [
+        File.from_db(connection.alias, _FILE_COLUMNS, row)
+        for row in rows
+        if row[_STATE] is not None
+    ]
+    return FilenameUses(
+        same_name=next((f for f in files if f.filename == filename), None),
+        same_content=next((f for f in files if f.blake2_256_digest == blake2_256_digest), None),
+        registered=any(row[_STATE] is None for row in rows),
+    )
 
 
 def record_upload(

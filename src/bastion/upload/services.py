@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from packaging.metadata import Metadata, RawMetadata
 
 from bastion import ratelimit
@@ -264,15 +263,10 @@ def handle_upload(req: UploadRequest) -> UploadResult:
                 "The digest supplied does not match a digest calculated from the uploaded file."
             )
 
-    # Re-uploads and filename reuse.
-    # One query for both: a file of this name, and a file of these bytes under any name.
-    blake2 = computed["blake2_256_digest"]
-    found = list(
-        File.objects.filter(Q(filename=filename) | Q(blake2_256_digest=blake2)).only(
-            "filename", "state", "sha256_digest", "blake2_256_digest"
-        )
-    )
-    existing = next((f for f in found if f.filename == filename), None)
+    # Re-uploads and filename reuse: one statement for the file of this name, a file of these
+    # bytes under any name, and the registry of every name ever used.
+    uses = packages.filename_uses(filename, computed["blake2_256_digest"])
+    existing = uses.same_name
     if existing is not None and existing.state == File.REMOVED:
         raise UploadError(
             "This filename was previously used by a file that has since been deleted. Use a "
@@ -288,13 +282,13 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             f"File already exists ('{filename}', with blake2_256 hash "
             f"'{existing.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
         )
-    same_content = next((f for f in found if f.blake2_256_digest == blake2), None)
+    same_content = uses.same_content
     if same_content is not None:
         raise UploadError(
             f"File already exists ('{same_content.filename}', with blake2_256 hash "
             f"'{same_content.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
         )
-    if packages.filename_was_used(filename):
+    if uses.registered:
         raise UploadError(
             "This filename was previously used by a file that has since been deleted. Use a "
             f"different version. See {HELP}#file-name-reuse for more information."
