@@ -1,5 +1,6 @@
 """The look-ups the upload makes before its transaction (``packages.filename_uses``,
-``packages.find_release_for_upload``): one statement each, and what they return."""
+``packages.find_release_for_upload``, ``packages.has_sdist``): one statement each, and what
+they return."""
 
 from __future__ import annotations
 
@@ -90,20 +91,21 @@ def test_a_name_used_by_a_deleted_file_stays_registered(release: Release, user: 
     assert uses == packages.FilenameUses(same_name=None, same_content=None, registered=True)
 
 
-def test_the_release_for_an_upload_comes_with_its_project(release: Release) -> None:
+def test_the_release_for_an_upload_comes_with_its_project_and_sdist(
+    release: Release, user: Any
+) -> None:
     project = Project.objects.get()
     with CaptureQueriesContext(connection) as ctx:
-        found = packages.find_release_for_upload(project, "1.0.0")  # the same release as 1.0
+        found, sdist = packages.find_release_for_upload(project, "1.0.0")  # 1.0's release
         assert found is not None
-        seen = (found.pk, found.version, found.project.normalized_name)
+        seen = (found.pk, found.version, found.project.normalized_name, sdist)
     assert len(ctx.captured_queries) == 1
-    assert seen == (release.pk, "1.0", "samplepkg")
-    assert packages.find_release_for_upload(project, "2.0") is None
-    assert packages.find_release_for_upload(project, "not a version") is None
-
-
-def test_has_sdist(release: Release, user: Any) -> None:
+    assert seen == (release.pk, "1.0", "samplepkg", False)
     _add(release, user, _new_file("samplepkg-1.0-py3-none-any.whl", "a" * 64))
+    assert packages.find_release_for_upload(project, "1.0")[1] is False
     assert not packages.has_sdist(release)
     _add(release, user, _new_file("samplepkg-1.0.tar.gz", "b" * 64, File.SDIST))
+    assert packages.find_release_for_upload(project, "1.0")[1] is True
     assert packages.has_sdist(release)
+    assert packages.find_release_for_upload(project, "2.0") == (None, False)
+    assert packages.find_release_for_upload(project, "not a version") == (None, False)

@@ -66,7 +66,8 @@ def test_a_second_file_of_a_release_runs_these_statements(upload: Any, token: st
         ("SELECT", ("packages_role",)),  # the policy's role of the user
         # a file of this name or of these bytes, and the registry of names ever used
         ("SELECT", ("packages_file", "packages_filenameregistry")),
-        ("SELECT", ("packages_release",)),  # looked up once: the transaction takes it
+        # the release, looked up once (the transaction takes it), and has it an sdist?
+        ("SELECT", ("packages_file", "packages_release")),
         # the transaction: the project's total size first (its row lock), then the file
         ("UPDATE", ("packages_project",)),
         ("INSERT", ("packages_filenameregistry",)),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.dispatch import Signal
 from django.utils import timezone
 from packaging.utils import canonicalize_name, canonicalize_version
@@ -22,6 +22,7 @@ from bastion.accounts.models import User
 from bastion.events import services as events
 from bastion.packages import readme
 from bastion.packages.models import File, FilenameRegistry, Project, Release, Role, Serial
+from bastion.prepared import PreparedQuery
 from bastion.storage import get_storage
 
 #: Sent after commit with ``project_id`` whenever what the index shows of a project changed.
@@ -49,8 +50,42 @@ def normalize(name: str) -> str:
     return canonicalize_name(name)
 
 
+#: The reads every upload makes (and most pages: a project by name), compiled once per
+#: database (:mod:`bastion.prepared`): Django's compilation was half of each one's cost.
+_PROJECT_BY_NAME: PreparedQuery[Project] = PreparedQuery(
+    lambda normalized: Project.objects.filter(normalized_name=normalized)[:1], str
+)
+_ROLE: PreparedQuery[Role] = PreparedQuery(
+    lambda project_id, user_id: (
+        Role.objects.filter(project_id=project_id, user_id=user_id)
+        .only("role_name")
+        .order_by("pk")[:1]
+    ),
+    int,
+    int,
+)
+_RELEASE_FOR_UPLOAD: PreparedQuery[Release] = PreparedQuery(
+    lambda project_id, canonical: (
+        Release.objects.filter(project_id=project_id, canonical_version=canonical)
+        .only("id", "project_id", "version")
+        .annotate(
+            has_sdist=Exists(File.objects.filter(release=OuterRef("pk"), packagetype=File.SDIST))
+        )
+        .order_by("pk")[:1]
+    ),
+    int,
+    str,
+)
+_AN_SDIST: PreparedQuery[File] = PreparedQuery(
+    lambda release_id: (
+        File.objects.filter(release_id=release_id, packagetype=File.SDIST).only("id").order_by()[:1]
+    ),
+    int,
+)
+
+
 def get_project(name: str) -> Project | None:
-    return Project.objects.filter(normalized_name=normalize(name)).first()
+    return _PROJECT_BY_NAME.first(normalize(name))
 
 
 def _bump(project: Project, action: str, *, visible: bool = True) -> None:
@@ -114,11 +149,8 @@ def create_project(name: str, owner: User, *, request: Any = None) -> Project:
 def role_of(user: User | None, project: Project) -> str | None:
     if user is None or user.pk is None:
         return None
-    return (
-        Role.objects.filter(project=project, user_id=user.pk)
-        .values_list("role_name", flat=True)
-        .first()
-    )
+    role = _ROLE.first(project.pk, user.pk)
+    return role.role_name if role is not None else None
 
 
 def projects_of(user: User) -> list[Project]:
@@ -152,28 +184,26 @@ def find_release(project: Project, version: str) -> Release | None:
     return Release.objects.filter(project=project, canonical_version=canonical).first()
 
 
-def find_release_for_upload(project: Project, version: str) -> Release | None:
-    """The release ``version`` of ``project`` as :func:`record_upload` needs it: with
-    ``project`` attached (its events name the project: no second query for it) and only the
-    columns recording a file reads (``id``, ``project_id``, ``version``; the rest is loaded if
-    asked for), so the release's metadata is not decoded for nothing."""
+def find_release_for_upload(project: Project, version: str) -> tuple[Release | None, bool]:
+    """The release ``version`` of ``project`` as :func:`record_upload` needs it, and whether it
+    has an sdist already, in one statement. The release comes with ``project`` attached (its
+    events name the project: no second query for it) and only the columns recording a file
+    reads (``id``, ``project_id``, ``version``; the rest is loaded if asked for), so the
+    release's metadata is not decoded for nothing."""
     try:
         canonical = canonicalize_version(Version(version))
     except InvalidVersion:
-        return None
-    release = (
-        Release.objects.filter(project=project, canonical_version=canonical)
-        .only("id", "project_id", "version")
-        .first()
-    )
-    if release is not None:
-        release.project = project
-    return release
+        return None, False
+    release = _RELEASE_FOR_UPLOAD.first(project.pk, canonical)
+    if release is None:
+        return None, False
+    release.project = project
+    return release, bool(release.has_sdist)  # type: ignore[attr-defined]
 
 
 def has_sdist(release: Release) -> bool:
     """Whether the release has its one source distribution already."""
-    return File.objects.filter(release_id=release.pk, packagetype=File.SDIST).exists()
+    return _AN_SDIST.first(release.pk) is not None
 
 
 def render_description(release_id: int) -> None:

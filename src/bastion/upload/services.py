@@ -294,15 +294,16 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             f"different version. See {HELP}#file-name-reuse for more information."
         )
 
-    # Looked up once: the transaction below takes this release. An sdist is checked here, to
-    # refuse it before reading the archive, and again in the transaction once the project is
-    # locked (packages.record_upload), which is what keeps two concurrent sdists out.
-    release = (
+    # Looked up once, with whether it has an sdist: the transaction below takes this release.
+    # An sdist is refused here before the archive is read, and checked again in the
+    # transaction once the project is locked (packages.record_upload), which is what keeps
+    # two concurrent sdists out.
+    release, has_sdist = (
         packages.find_release_for_upload(project, str(meta.version))
         if project is not None
-        else None
+        else (None, False)
     )
-    if release is not None and filetype == "sdist" and packages.has_sdist(release):
+    if filetype == "sdist" and has_sdist:
         raise UploadError(str(packages.SdistExists()))
 
     # What is inside the file.
