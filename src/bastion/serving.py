@@ -57,7 +57,7 @@ from gunicorn.http.body import LengthReader
 from gunicorn.http.message import DEFAULT_MAX_HEADERFIELD_SIZE, MAX_HEADERS, MAX_REQUEST_LINE
 from gunicorn.http.unreader import IterUnreader
 from gunicorn.http2 import negotiation
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 # The most of a request head the poller looks at; a longer head (large cookies, say) is left to
 # a thread. Installers send heads of a few hundred bytes.
@@ -295,10 +295,36 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
         )
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
-        self.poller.unregister(client)
+        """A kept-alive connection has its next request. It stays registered with the poller
+        while the poller answers it (unregistering and registering again are two system calls
+        and most of the selector's bookkeeping per request); it is unregistered as soon as it
+        leaves the poller: to a thread, or closed."""
         self.keepalived_conns.remove(conn)
-        if not self.answer_on_poller(conn):
+        self._registered = conn
+        try:
+            answered = self.answer_on_poller(conn)
+        finally:
+            self._unregister(conn)  # unless an answer kept it on the poller (_keep)
+        if not answered:
             self.enqueue_req(conn)
+
+    _registered: TConn | None = None
+
+    def _unregister(self, conn: TConn) -> None:
+        """Take ``conn`` off the poller if it is still on it (see on_client_socket_readable)."""
+        registered = self._registered
+        if registered is not None and registered is conn:
+            self._registered = None
+            self.poller.unregister(registered.sock)
+
+    def _keep(self, conn: TConn) -> None:
+        """After a response on a connection that stayed registered: wait for its next request,
+        as ``finish_request`` does for a connection it registers again."""
+        self._registered = None
+        conn.set_timeout()
+        if not self.alive:
+            conn.timeout = min(conn.timeout, time.monotonic() + STOP_KEEPALIVE_LINGER)
+        self.keepalived_conns.append(conn)
 
     def on_pending_socket_readable(self, conn: TConn, client: Any) -> None:
         self.poller.unregister(client)
@@ -328,6 +354,7 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
                 self._respond(conn, *prepared)
         except Exception:
             self.log.exception("Error answering a request on the poller")
+            self._unregister(conn)
             self.nr_conns -= 1
             conn.close()
         return True
@@ -497,16 +524,21 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
                 pass
             except OSError as e:
                 self.log.debug("Client went away before its response was sent: %s", e)
+                self._unregister(conn)
                 self.nr_conns -= 1
                 conn.close()
                 return
             rest = bytes(view[sent:])
         if rest:
+            self._unregister(conn)
             fs = self.tpool.submit(self._send_rest, conn, rest, keepalive)
             fs.add_done_callback(lambda fut: self.method_queue.defer(self._sent_rest, conn, fut))
+        elif keepalive and self._registered is conn:
+            self._keep(conn)
         elif keepalive:
             self.finish_request(conn, _Done(True))
         else:
+            self._unregister(conn)
             self._close(conn)
 
     def _close(self, conn: TConn) -> None:

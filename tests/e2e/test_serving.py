@@ -458,3 +458,18 @@ def test_plain_requests_are_answered_as_gunicorn_answers(published: LiveIndex) -
         ), answer[:80]
         assert answer == _raw(published, dropped), (path, headers, method)
         assert answer == _raw(published, threaded), (path, headers, method)
+
+
+def test_kept_alive_connections_answered_by_the_poller_still_time_out(published: LiveIndex) -> None:
+    """A connection whose requests the poller answered stays registered with the poller
+    between requests; it must still be closed once idle for the keep-alive timeout (5 s for
+    ``bastion serve``), and not before."""
+    with _connect(published) as sock:
+        reader = Reader(sock)
+        for _ in range(3):
+            sock.sendall(_get(f"/simple/{NAME}/"))
+            assert reader.response()[0] == 200
+        idle_from = time.monotonic()
+        sock.settimeout(20)
+        assert sock.recv(1) == b""  # closed by the server
+        assert 4 < time.monotonic() - idle_from < 15
