@@ -172,7 +172,7 @@ def read_plain_head(
 
 
 @dataclass(frozen=True, slots=True)
-class _Lean:
+class _Plain:
     """A plain request and its answer, ready to be sent by the poller."""
 
     head: PlainHead
@@ -246,7 +246,7 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
             self._next_notify = now + NOTIFY_EVERY
             super().notify()
 
-    _lean_ok = False
+    _plain_ok = False
     _line_limit = MAX_REQUEST_LINE
     _field_limits = (0, DEFAULT_MAX_HEADERFIELD_SIZE)
 
@@ -257,7 +257,7 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
         # The poller reads plain requests itself (read_plain_head) unless something needs
         # gunicorn's request and response objects: an access log, request hooks, debug logging
         # of each request, or a SCRIPT_NAME to strip from paths.
-        self._lean_ok = not (
+        self._plain_ok = not (
             cfg.accesslog
             or cfg.logconfig
             or cfg.logconfig_dict
@@ -348,7 +348,7 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
         if prepared is None:
             return False
         try:
-            if isinstance(prepared, _Lean):
+            if isinstance(prepared, _Plain):
                 self._respond_plain(conn, prepared)
             else:
                 self._respond(conn, *prepared)
@@ -359,7 +359,7 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
             conn.close()
         return True
 
-    def _prepare(self, conn: TConn) -> _Lean | tuple[Any, ...] | None:
+    def _prepare(self, conn: TConn) -> _Plain | tuple[Any, ...] | None:
         """The parsed request, its response and environ and the app's answer, when the request
         qualifies; None (or an exception) otherwise. Reads nothing off the socket."""
         answer_without_django = self.answer_without_django
@@ -387,23 +387,18 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
         end = data.find(b"\r\n\r\n")
         if end < 0 or not data.startswith(_SIMPLE_PREFIXES):
             return None
-        head = data[: end + 4]
-        if self._lean_ok:
-            lean = read_plain_head(data, end, self._line_limit, *self._field_limits)
-            if lean is not None:
-                answer = answer_without_django(lean.environ)
-                if answer is None:
-                    return None
-                if parser is None:
-                    conn.init()  # as below: no I/O for a plain HTTP/1 connection
-                    conn.sock.setblocking(False)
-                return _Lean(lean, answer)
         if parser is None:
             # A plain HTTP/1 connection (checked above): init() makes the parser and sets the
             # socket blocking, and does no I/O.
             conn.init()
             conn.sock.setblocking(False)
             parser = conn.parser
+        if self._plain_ok:
+            plain = read_plain_head(data, end, self._line_limit, *self._field_limits)
+            if plain is not None:
+                answer = answer_without_django(plain.environ)
+                return None if answer is None else _Plain(plain, answer)
+        head = data[: end + 4]
         # gunicorn's request parser, on the peeked head instead of the socket.
         req = parser.mesg_class(
             cfg, IterUnreader((head,)), parser.source_addr, parser.req_count + 1
@@ -451,17 +446,7 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
         parser.mesg = req
         try:
             self.cfg.pre_request(self, req)
-            self.nr += 1
-            if self.nr >= self.max_requests:
-                if self.alive:
-                    self.log.info("Autorestarting worker after current request.")
-                    self.alive = False
-                resp.force_close()
-            if (
-                not self.alive
-                or not self.cfg.keepalive
-                or len(self.keepalived_conns) >= self.max_keepalived
-            ):
+            if not self._count_request():
                 resp.force_close()
             status, headers, body = answer
             try:
@@ -478,29 +463,17 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
                 self.log.exception("Exception in post_request hook")
         self._send(conn, out.data, keepalive)
 
-    def _respond_plain(self, conn: TConn, lean: _Lean) -> None:
+    def _respond_plain(self, conn: TConn, plain: _Plain) -> None:
         """Take a plain request off the socket and answer it with the bytes gunicorn's
         ``Response`` would write (status line, Server, Date, Connection, then the answer's
         headers and body), under the same keep-alive and max-requests rules as ``_respond``."""
-        head = lean.head
+        head = plain.head
         taken = conn.sock.recv(head.length)
         if len(taken) != head.length:
             raise OSError(f"read {len(taken)} of the request head's {head.length} bytes")
         conn.parser.req_count += 1
-        self.nr += 1
-        keepalive = head.keep_alive
-        if self.nr >= self.max_requests:
-            if self.alive:
-                self.log.info("Autorestarting worker after current request.")
-                self.alive = False
-            keepalive = False
-        if (
-            not self.alive
-            or not self.cfg.keepalive
-            or len(self.keepalived_conns) >= self.max_keepalived
-        ):
-            keepalive = False
-        status, headers, body = lean.answer
+        keepalive = self._count_request() and head.keep_alive
+        status, headers, body = plain.answer
         lines = [
             f"HTTP/1.{head.minor} {_STATUS_LINES[status]}\r\nServer: {SERVER}\r\n"
             f"Date: {http_date()}\r\nConnection: {'keep-alive' if keepalive else 'close'}\r\n"
@@ -511,6 +484,22 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
         if not head.head_only and status != 304:
             data += body
         self._send(conn, data, keepalive)
+
+    def _count_request(self) -> bool:
+        """Count a request answered on the poller, as ``ThreadWorker.handle_request`` does:
+        False when its connection must close after it (the worker restarts after
+        ``max_requests``, is stopping, or keeps no more connections alive)."""
+        self.nr += 1
+        if self.nr >= self.max_requests:
+            if self.alive:
+                self.log.info("Autorestarting worker after current request.")
+                self.alive = False
+            return False
+        return (
+            self.alive
+            and bool(self.cfg.keepalive)
+            and len(self.keepalived_conns) < self.max_keepalived
+        )
 
     def _send(self, conn: TConn, data: bytes | bytearray, keepalive: bool) -> None:
         """Send what the socket takes now; a thread sends the rest and then gives the

@@ -204,12 +204,17 @@ def package_content_type(filename: str) -> str:
     return "application/octet-stream"
 
 
-def package_path(public_root: Path, key: str) -> str | None:
-    """The published file for ``/packages/<key>``, or None."""
+def published_file(public_root: Path, key: str) -> tuple[str, os.stat_result] | None:
+    """The published file for ``/packages/<key>`` and its ``stat``, or None: one ``stat``
+    tells whether it is (still) published, and gives its size and identity."""
     if not _KEY.match(key):
         return None
     full = os.path.join(public_root, "packages", key)
-    return full if os.path.isfile(full) else None
+    try:
+        st = os.stat(full)
+    except OSError:  # not published, or unpublished meanwhile
+        return None
+    return (full, st) if S_ISREG(st.st_mode) else None
 
 
 def package_etag(key: str) -> str:
@@ -294,15 +299,10 @@ class FastPath:
         file's bytes and headers are kept in memory against its identity, as pages are. Half
         of an installer's requests are for PEP 658 ``.metadata`` files.
         """
-        if not _KEY.match(key):
+        found = published_file(self.public_root, key)
+        if found is None:
             return None
-        full = os.path.join(self.public_root, "packages", key)
-        try:
-            st = os.stat(full)
-        except OSError:  # not published, or unpublished meanwhile
-            return None
-        if not S_ISREG(st.st_mode):
-            return None
+        full, st = found
         ident = (st.st_ino, st.st_mtime_ns, st.st_size)
         hit = self._small.get(key)
         body: bytes | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -88,11 +87,11 @@ def simple_detail(request: HttpRequest, name: str) -> HttpResponse:
 def package_file(request: HttpRequest, key: str) -> HttpResponseBase:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    full = fast.package_path(settings.BASTION_PUBLIC_DIR, key)
-    if full is None:
+    found = fast.published_file(settings.BASTION_PUBLIC_DIR, key)
+    if found is None:
         raise Http404("No such file")
-    size = os.path.getsize(full)
-    headers = fast.package_headers(key, size)
+    full, st = found
+    headers = fast.package_headers(key, st.st_size)
     response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(b"")

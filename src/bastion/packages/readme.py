@@ -49,9 +49,6 @@ _SILENT: tuple[type[nodes.Node], ...] = (
     nodes.subtitle,
 )
 
-# Nodes the HTML writer may warn about: math (always), images (when scaled).
-_WRITER_CHECKED = (nodes.math, nodes.math_block, nodes.image)
-
 
 def split_content_type(content_type: str) -> tuple[str, dict[str, str]]:
     """``text/markdown; variant=GFM`` -> (``text/markdown``, {``variant``: ``GFM``}).
@@ -133,11 +130,10 @@ def _settled(document: nodes.document) -> bool:
         classes = node.get("classes")
         if classes and any(str(cls).startswith("language-") for cls in classes):
             return False  # smart quotes look up this language's quotes and may warn
-        if isinstance(node, _WRITER_CHECKED) and (
-            not isinstance(node, nodes.image) or "scale" in node.attributes
-        ):
-            # the writer converts math, and reads a scaled image's size: either may warn
-            return False
+        if isinstance(node, nodes.math | nodes.math_block):
+            return False  # the writer converts math and may warn
+        if isinstance(node, nodes.image) and "scale" in node.attributes:
+            return False  # the writer reads the image's size to scale it and may warn
         for child in node.children:
             if isinstance(child, nodes.Element):
                 stack.append(child)

@@ -229,35 +229,17 @@ def get_or_create_release(
     uploader: User,
     description_html: str = "",
     request: Any = None,
+    new_project: bool = False,
 ) -> tuple[Release, bool]:
     """Return the release for ``version`` (``1.0`` and ``1.0.0`` are one release); the first
-    file's metadata defines a new release."""
+    file's metadata defines a new release. A project created in this transaction
+    (``new_project``) has no release to look up."""
     canonical = canonicalize_version(version)
-    release = Release.objects.filter(project=project, canonical_version=canonical).first()
-    if release is not None:
-        release.project = project  # its events name the project: no second query for it
-        return release, False
-    release = _create_release(
-        project,
-        version,
-        metadata=metadata,
-        uploader=uploader,
-        description_html=description_html,
-        request=request,
-    )
-    return release, True
-
-
-def _create_release(
-    project: Project,
-    version: Version,
-    *,
-    metadata: dict[str, Any],
-    uploader: User,
-    description_html: str = "",
-    request: Any = None,
-) -> Release:
-    canonical = canonicalize_version(version)
+    if not new_project:
+        found = Release.objects.filter(project=project, canonical_version=canonical).first()
+        if found is not None:
+            found.project = project  # its events name the project: no second query for it
+            return found, False
     # The version as its author wrote it (PyPI shows "1.0.0-rc1" as uploaded); ``canonical_version``
     # is what identifies the release.
     typed = str(metadata.get("version") or "").strip()
@@ -286,7 +268,7 @@ def _create_release(
         request=request,
         version=release.version,
     )
-    return release
+    return release, True
 
 
 @dataclass(frozen=True)
@@ -389,14 +371,14 @@ def record_upload(
     """
     _add_to_total_size(project.pk, new.size)
     created = False
-    if release is None and new_project:
-        release = _create_release(
-            project, version, metadata=metadata, uploader=uploader, request=request
-        )
-        created = True
-    elif release is None:
+    if release is None:
         release, created = get_or_create_release(
-            project, version, metadata=metadata, uploader=uploader, request=request
+            project,
+            version,
+            metadata=metadata,
+            uploader=uploader,
+            request=request,
+            new_project=new_project,
         )
     if new.packagetype == File.SDIST and not created and has_sdist(release):
         raise SdistExists()

@@ -35,6 +35,11 @@ from bastion.upload import distribution, metadata
 from bastion.upload.receive import ReceivedFile
 
 HELP = "https://pypi.org/help/"
+#: PyPI's refusal of a filename whose file was deleted (a filename is never used twice).
+PREVIOUSLY_USED = (
+    "This filename was previously used by a file that has since been deleted. Use a "
+    f"different version. See {HELP}#file-name-reuse for more information."
+)
 PROJECT_NAME_RE = re.compile(
     r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII
 )
@@ -268,10 +273,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
     uses = packages.filename_uses(filename, computed["blake2_256_digest"])
     existing = uses.same_name
     if existing is not None and existing.state == File.REMOVED:
-        raise UploadError(
-            "This filename was previously used by a file that has since been deleted. Use a "
-            f"different version. See {HELP}#file-name-reuse for more information."
-        )
+        raise UploadError(PREVIOUSLY_USED)
     if existing is not None:
         if (
             existing.sha256_digest == computed["sha256_digest"]
@@ -289,10 +291,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             f"'{same_content.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
         )
     if uses.registered:
-        raise UploadError(
-            "This filename was previously used by a file that has since been deleted. Use a "
-            f"different version. See {HELP}#file-name-reuse for more information."
-        )
+        raise UploadError(PREVIOUSLY_USED)
 
     # Looked up once, with whether it has an sdist: the transaction below takes this release.
     # An sdist is refused here before the archive is read, and checked again in the
