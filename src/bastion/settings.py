@@ -176,6 +176,8 @@ BASTION_RESERVE_PROTECTED_NAMES = config.env_bool("BASTION_RESERVE_PROTECTED_NAM
 # PEP 625 sdist names (as PyPI enforces today); off accepts older files such as
 # "python-dateutil-2.9.0.post0.tar.gz" whose name and version still match.
 BASTION_STRICT_SDIST_FILENAMES = config.env_bool("BASTION_STRICT_SDIST_FILENAMES", True)
+# New files for a release older than this many days are refused, as on PyPI (0: never).
+BASTION_NEW_FILES_DAYS = config.env_int("BASTION_NEW_FILES_DAYS", 14)
 BASTION_SUSPICIOUS_ACTION = config.env("BASTION_SUSPICIOUS_ACTION", "publish") or "publish"
 
 TASKS = {

@@ -11,12 +11,18 @@ import re
 __all__ = [
     "CONFUSABLE_CHARS",
     "CONFUSABLE_SEQUENCES",
+    "MAX_NAME_LENGTH",
     "canonicalize",
     "compact",
     "is_valid_name",
     "skeleton",
     "words",
 ]
+
+#: The longest project name accepted anywhere (upload, web check, command line). The longest
+#: of PyPI's 15,000 most downloaded names has 55 characters; the bound keeps every look-alike
+#: search over a name (its deletion neighbourhoods grow with the square of its length) small.
+MAX_NAME_LENGTH = 128
 
 _SEPARATORS = re.compile(r"[-_.]+")
 # PEP 508 / core metadata: ASCII letters and digits, with '-', '_' and '.' allowed inside.
@@ -43,8 +49,9 @@ def canonicalize(name: str) -> str:
 
 
 def is_valid_name(name: str) -> bool:
-    """True when ``name`` is a syntactically valid distribution name (PEP 508)."""
-    return bool(_VALID.match(name))
+    """True when ``name`` is a syntactically valid distribution name (PEP 508) no longer than
+    :data:`MAX_NAME_LENGTH`."""
+    return len(name) <= MAX_NAME_LENGTH and bool(_VALID.match(name))
 
 
 def compact(name: str) -> str:

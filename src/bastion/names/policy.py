@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.names.lookalike import DEFAULT_THRESHOLDS, LookalikeIndex, Thresholds
-from bastion.names.normalize import canonicalize, is_valid_name
+from bastion.names.normalize import MAX_NAME_LENGTH, canonicalize, is_valid_name
 from bastion.names.prohibited import is_stdlib, reserved_names
 
 __all__ = [
@@ -116,6 +116,17 @@ class NamePolicy:
     def check(self, name: str) -> Verdict:
         """The verdict for one proposed project name (as typed by the publisher)."""
         raw = name.strip()
+        if len(raw) > MAX_NAME_LENGTH:
+            # Before any other work: every later step grows with the name's length.
+            shown = f"{raw[:30]}...{raw[-30:]}"
+            return Verdict(
+                shown,
+                canonicalize(shown),
+                True,
+                INVALID,
+                f"The name '{shown}' isn't allowed: a project name has at most "
+                f"{MAX_NAME_LENGTH} characters.",
+            )
         canonical = canonicalize(raw)
         if not is_valid_name(raw):
             return Verdict(

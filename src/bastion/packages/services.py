@@ -67,7 +67,7 @@ _ROLE: PreparedQuery[Role] = PreparedQuery(
 _RELEASE_FOR_UPLOAD: PreparedQuery[Release] = PreparedQuery(
     lambda project_id, canonical: (
         Release.objects.filter(project_id=project_id, canonical_version=canonical)
-        .only("id", "project_id", "version")
+        .only("id", "project_id", "version", "created")
         .annotate(
             has_sdist=Exists(File.objects.filter(release=OuterRef("pk"), packagetype=File.SDIST))
         )
@@ -188,7 +188,7 @@ def find_release_for_upload(project: Project, version: str) -> tuple[Release | N
     """The release ``version`` of ``project`` as :func:`record_upload` needs it, and whether it
     has an sdist already, in one statement. The release comes with ``project`` attached (its
     events name the project: no second query for it) and only the columns recording a file
-    reads (``id``, ``project_id``, ``version``; the rest is loaded if asked for), so the
+    reads (``id``, ``project_id``, ``version``, and ``created`` for the upload's age rule; the rest is loaded if asked for), so the
     release's metadata is not decoded for nothing."""
     try:
         canonical = canonicalize_version(Version(version))

@@ -13,20 +13,23 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from packaging.metadata import Metadata, RawMetadata
 
 from bastion import ratelimit
 from bastion.accounts.models import User
 from bastion.archives import Limits
 from bastion.events import services as events
+from bastion.names.normalize import MAX_NAME_LENGTH
 from bastion.names.services import check_new_project_name
 from bastion.packages import readme
 from bastion.packages import services as packages
-from bastion.packages.models import File, Project
+from bastion.packages.models import File, Project, Release
 from bastion.storage import file_key, get_storage
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
@@ -109,6 +112,72 @@ def authenticate(header: str) -> Identity:
     return identity
 
 
+#: The longest value, in characters, that each form field may carry. Checked before anything
+#: else reads the form: every later step (the name policy, metadata parsing, the description's
+#: rendering, messages that quote a value) costs at least as much as a value is long, and the
+#: form as a whole may hold ``DATA_UPLOAD_MAX_MEMORY_SIZE``. The bounds are generous for real
+#: metadata: the longest of PyPI's popular project names has 55 characters, and old projects
+#: put their whole licence text in ``license``.
+FIELD_LIMITS: dict[str, int] = {
+    ":action": 32,
+    "protocol_version": 8,
+    "metadata_version": 16,
+    "name": MAX_NAME_LENGTH,
+    "version": 128,
+    "filetype": 32,
+    "pyversion": 64,
+    "md5_digest": 32,
+    "sha256_digest": 64,
+    "blake2_256_digest": 64,
+    "summary": 512,
+    "description": 1024 * 1024,
+    "description_content_type": 128,
+    "keywords": 4096,
+    "home_page": 2048,
+    "download_url": 2048,
+    "author": 1024,
+    "author_email": 4096,
+    "maintainer": 1024,
+    "maintainer_email": 4096,
+    "license": 128 * 1024,
+    "license_expression": 1024,
+    "requires_python": 256,
+    "platform": 256,
+    "supported_platform": 256,
+    "classifiers": 256,
+    "requires": 1024,
+    "provides": 1024,
+    "obsoletes": 1024,
+    "requires_dist": 1024,
+    "provides_dist": 1024,
+    "obsoletes_dist": 1024,
+    "requires_external": 1024,
+    "project_urls": 2048,
+    "provides_extra": 256,
+    "dynamic": 64,
+    "license_file": 1024,
+    "license_files": 1024,
+    "import_name": 1024,
+    "import_names": 1024,
+    "import_namespace": 1024,
+    "import_namespaces": 1024,
+    "comment": 4096,
+    "attestations": 256 * 1024,
+}
+#: Any other field (clients send a few bastion does not read).
+OTHER_FIELD_LIMIT = 4096
+
+
+def check_field_limits(form: dict[str, list[str]]) -> None:
+    """Refuse a value longer than its field's limit, in PyPI's wording for ``summary``."""
+    for field, values in form.items():
+        limit = FIELD_LIMITS.get(field, OTHER_FIELD_LIMIT)
+        for value in values:
+            if len(value) > limit:
+                shown = field if len(field) <= 64 else f"{field[:61]}..."
+                raise UploadError(f"'{shown}' field must be {limit} characters or less.")
+
+
 def _one(form: dict[str, list[str]], key: str) -> str:
     values = form.get(key) or []
     return values[0].strip() if values else ""
@@ -152,6 +221,10 @@ def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
             digests[field] = value.lower()
     md5 = _one(req.form, "md5_digest")
     if md5:
+        if not re.fullmatch(r"[A-Fa-f0-9]{32}", md5):
+            raise UploadError(
+                "Invalid value for md5_digest. Error: Use a valid, hex-encoded, MD5 message digest."
+            )
         digests["md5_digest"] = md5.lower()
     pyversion = _one(req.form, "pyversion")
     if filetype == "sdist":
@@ -185,6 +258,20 @@ def check_description(meta: Metadata) -> None:
         "The description failed to render in the default format of reStructuredText. "
         f"See {HELP}#description-content-type for more information."
     )
+
+
+def check_release_age(release: Release | None) -> None:
+    """Refuse new files for a release older than ``BASTION_NEW_FILES_DAYS`` (PyPI: 14 days).
+
+    Installers trust a release that has been out for a while; a stolen token must not be able
+    to add a wheel for a new platform to it, which every installer on that platform would
+    then pick. 0 turns the rule off.
+    """
+    days = int(settings.BASTION_NEW_FILES_DAYS)
+    if release is None or days <= 0:
+        return
+    if release.created < timezone.now() - timedelta(days=days):
+        raise UploadError(f"Uploading new files to releases older than {days} days is not allowed.")
 
 
 def _size_limit(project: Project | None) -> int:
@@ -302,6 +389,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         if project is not None
         else (None, False)
     )
+    check_release_age(release)
     if filetype == "sdist" and has_sdist:
         raise UploadError(str(packages.SdistExists()))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
@@ -13,16 +15,32 @@ from bastion.packages.models import Project
 from bastion.ratelimit import RateLimited
 from bastion.tokens.policy import Identity
 from bastion.upload.receive import FormError, ReceivedFile, ReceivedForm, is_multipart, read_form
-from bastion.upload.services import UploadError, UploadRequest, authenticate, handle_upload
+from bastion.upload.services import (
+    UploadError,
+    UploadRequest,
+    authenticate,
+    check_field_limits,
+    handle_upload,
+)
+
+#: The longest reason a refusal carries. Messages quote what the client sent (names,
+#: versions, filenames); the form's limits bound those, and this bounds the line whatever a
+#: message quotes.
+MAX_REASON = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def error_response(status: int, message: str) -> HttpResponse:
     """A 4xx whose one-line reason is both the body and the status line's reason phrase.
 
-    twine prints the reason phrase, so PyPI puts its message there; HTTP allows only
-    ISO-8859-1 and no line breaks in it.
+    twine prints the reason phrase, so PyPI puts its message there. HTTP allows only
+    ISO-8859-1 without control characters in it: a message that quotes a client's value can
+    hold anything, so control characters become spaces, other characters a ``?``, and the
+    line is cut to :data:`MAX_REASON` characters.
     """
-    line = " ".join(message.split())
+    line = " ".join(_CONTROL.sub(" ", message).split())
+    if len(line) > MAX_REASON:
+        line = line[: MAX_REASON - 3] + "..."
     reason = line.encode("latin-1", "replace").decode("latin-1")
     return HttpResponse(
         line + "\n", status=status, reason=reason, content_type="text/plain; charset=utf-8"
@@ -93,6 +111,10 @@ def _upload(
     files: list[tuple[str, ReceivedFile]],
     identity: Identity,
 ) -> HttpResponse:
+    try:
+        check_field_limits(form)  # before anything reads a value
+    except UploadError as exc:
+        return error_response(exc.status, exc.message)
     action = (form.get(":action") or ["file_upload"])[0]
     if action in ("submit", "submit_pkg_info"):
         return error_response(
