@@ -208,3 +208,67 @@ def test_reset_2fa_removes_every_factor_and_tells_the_user(capsys: Any, user: An
     # Without a factor again, the user cannot get a token until they set one up.
     code, _, err = run(capsys, "token", "create", "alice")
     assert code == 2 and "Two-factor authentication is required" in err
+
+
+DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def test_rescan_publishes_or_holds_a_pending_file(capsys: Any, upload: Any, token: str) -> None:
+    """A pending file goes through the scan task's own decision, at once, not only its verdict."""
+    from django.test import override_settings
+
+    with override_settings(TASKS=DATABASE_QUEUE):  # nobody runs the queue: both stay pending
+        assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+        dist = builders.sdist(
+            "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
+        )
+        assert upload(dist, token).status_code == 200
+        assert set(File.objects.values_list("state", flat=True)) == {File.PENDING}
+        code, out, _ = run(capsys, "rescan", "--state", "pending")
+        assert code == 0
+        assert "published  samplepkg-1.0-py3-none-any.whl" in out
+        assert "held       samplepkg-1.0.tar.gz" in out
+        assert "1 file(s) newly held" in out and "1 pending file(s) published" in out
+        assert File.objects.get(filename="samplepkg-1.0-py3-none-any.whl").state == File.PUBLISHED
+        assert File.objects.get(filename="samplepkg-1.0.tar.gz").state == File.HELD
+        # The scans still queued find nothing left to decide.
+        assert run(capsys, "worker", "--batch", "--nice", "0")[0] == 0
+    from django_tasks_db.models import DBTaskResult
+
+    assert set(DBTaskResult.objects.values_list("return_value", flat=True)) == {"skipped"}
+    assert run(capsys, "check")[0] == 0
+
+
+def test_check_repair_exits_zero_only_when_everything_was_repaired(
+    capsys: Any, upload: Any, token: str, settings: Any
+) -> None:
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+    file = File.objects.get()
+    (settings.BASTION_PUBLIC_DIR / "packages" / file.storage_key).unlink()
+    code, out, _ = run(capsys, "check", "--repair")
+    assert code == 0
+    assert (
+        "samplepkg-1.0-py3-none-any.whl: published but not downloadable"
+        " -> linked into the public tree" in out
+    )
+    assert "checked 1 files, 1 problems, 1 repaired" in out
+    (settings.BASTION_STORAGE_DIR / "ab" / "cd").mkdir(parents=True)
+    (settings.BASTION_STORAGE_DIR / "ab" / "cd" / "orphan.whl").write_bytes(b"x")
+    code, out, _ = run(capsys, "check", "--repair", "--json")
+    assert code == 1  # orphans are only listed
+    assert json.loads(out) == {
+        "checked": 1,
+        "problems": [
+            {
+                "file": "ab/cd/orphan.whl",
+                "problem": "in storage but not in the database (orphan)",
+                "repaired": None,
+            }
+        ],
+        "unrepaired": 1,
+    }
+
+
+def test_worker_refuses_a_lease_that_is_not_positive(capsys: Any) -> None:
+    code, _, err = run(capsys, "worker", "--lease", "0", "--nice", "0")
+    assert code == 2 and "--lease must be more than 0" in err

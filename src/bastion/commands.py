@@ -38,6 +38,19 @@ def register(subparsers: Any) -> None:
         help="Lower the worker's CPU priority by this much (default 19, the lowest: scans yield "
         "to the web process that shares its cores but still progress under load); 0 to keep it.",
     )
+    p.add_argument(
+        "--lease",
+        type=float,
+        default=60.0,
+        help="Seconds this worker promises to live without renewing its lease (default 60). "
+        "When it dies, another worker takes its task again after at most a lease and a half "
+        "(at once when both run on one machine).",
+    )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="Run what is queued (after taking back the tasks of dead workers), then exit.",
+    )
     p.set_defaults(handler=cmd_worker)
 
     p = subparsers.add_parser("migrate", help="Create or upgrade the database schema.")
@@ -99,12 +112,23 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_token_revoke)
 
     p = subparsers.add_parser(
-        "check", help="Check that every stored file exists and matches its hashes."
+        "check",
+        help="Check that every stored file exists and matches its hashes, that every pending "
+        "file has its scan queued, and that no partial upload was left behind.",
     )
     p.add_argument(
         "--repair",
         action="store_true",
-        help="Re-link published files, unlink others, re-render pages.",
+        help="Re-link published files, unlink others, give dead workers' tasks back, queue the "
+        "missing scans, remove stale partial files, re-render pages.",
+    )
+    p.add_argument(
+        "--partial-age",
+        type=float,
+        default=10.0,
+        metavar="MINUTES",
+        help="Report (and repair) partial files untouched for this long (default 10: a live "
+        "upload may be writing a younger one); 0 when nothing is running.",
     )
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.set_defaults(handler=cmd_check)
@@ -134,7 +158,8 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "rescan",
-        help="Scan every stored file again (after the rules change); hold what is now malicious.",
+        help="Scan every stored file again (after the rules change); hold what is now malicious, "
+        "and publish or hold a pending file as its scan would.",
     )
     p.add_argument(
         "--state",
@@ -237,19 +262,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """Run ``django_tasks_db``'s worker under a lease (``upload.recovery``): the queue alone
+    would leave the task of a killed worker RUNNING forever."""
+    if not 0 < args.lease <= 86_400:
+        print("error: --lease must be more than 0 and at most 86400 seconds", file=sys.stderr)
+        return 2
     if args.nice > 0:
         os.nice(args.nice)
     _django()
     from django.core.management import call_command
 
-    call_command(
-        "db_worker",
-        interval=args.interval,
-        queue_name="*",
-        startup_delay=False,
-        reload=False,
-        verbosity=0,
-    )
+    from bastion.upload import recovery
+
+    with recovery.worker_lease(lease=args.lease) as worker_id:
+        call_command(
+            "db_worker",
+            interval=args.interval,
+            queue_name="*",
+            startup_delay=False,
+            reload=False,
+            verbosity=0,
+            worker_id=worker_id,
+            batch=args.batch,
+        )
     return 0
 
 
@@ -416,14 +451,56 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Storage against the database, the scan queue against the pending files, and partial
+    files a dead process left. Exits 1 while anything is wrong: without ``--repair`` when
+    anything was found; with it, when something found could not be repaired (a stored file
+    missing or changed, an orphan, which are only listed)."""
     _django()
+    from collections.abc import Callable
+    from functools import partial
+
     from bastion.index import render
     from bastion.packages.models import File
     from bastion.storage import file_digests, get_storage
+    from bastion.upload import recovery
 
     storage = get_storage()
-    problems: list[dict[str, str]] = []
+    problems: list[dict[str, Any]] = []
+
+    def found(name: str, problem: str, repair: Callable[[], str] | None = None) -> None:
+        """Record a problem; with ``--repair``, repair it at once and record what was done
+        (None: nothing could be)."""
+        entry: dict[str, Any] = {"file": name, "problem": problem}
+        if args.repair:
+            entry["repaired"] = None
+            if repair is not None:
+                try:
+                    entry["repaired"] = repair()
+                except Exception as exc:  # the other problems still get their repair
+                    print(f"error: repairing {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        problems.append(entry)
+
+    def link(f: Any) -> str:
+        storage.publish(f.storage_key)
+        if f.metadata_sha256:
+            storage.publish(f.metadata_key)
+        return "linked into the public tree"
+
+    def unlink(f: Any) -> str:
+        storage.unpublish(f.storage_key)
+        storage.unpublish(f.metadata_key)
+        return "unlinked from the public tree"
+
+    def give_back(task: recovery.DeadTask) -> str:
+        done = recovery.give_back([task])
+        return done[0][1] if done else "already taken again by a worker"
+
+    def remove(part: Any) -> str:
+        recovery.remove_partial(part)
+        return "removed"
+
     known: set[str] = set()
+    damaged: set[int] = set()
     checked = 0
     for f in File.objects.select_related("release__project").iterator():
         checked += 1
@@ -431,7 +508,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if f.metadata_sha256:
             known.add(f.metadata_key)
         if not storage.exists(f.storage_key):
-            problems.append({"file": f.filename, "problem": "missing from storage"})
+            damaged.add(f.pk)
+            found(f.filename, "missing from storage")
             continue
         with storage.open(f.storage_key) as fh:
             _size, digests = file_digests(fh)
@@ -441,33 +519,72 @@ def cmd_check(args: argparse.Namespace) -> int:
             "blake2_256_digest": f.blake2_256_digest,
         }
         if digests != recorded:
-            problems.append(
-                {"file": f.filename, "problem": "content does not match recorded hashes"}
-            )
+            damaged.add(f.pk)
+            found(f.filename, "content does not match recorded hashes")
         published = storage.is_published(f.storage_key)
         if f.state == File.PUBLISHED and not published:
-            problems.append({"file": f.filename, "problem": "published but not downloadable"})
-            if args.repair:
-                storage.publish(f.storage_key)
-                if f.metadata_sha256:
-                    storage.publish(f.metadata_key)
+            # Never link bytes that are not the ones published.
+            repair = None if f.pk in damaged else partial(link, f)
+            found(f.filename, "published but not downloadable", repair)
         if f.state != File.PUBLISHED and published:
-            problems.append({"file": f.filename, "problem": f"{f.state} but downloadable"})
-            if args.repair:
-                storage.unpublish(f.storage_key)
-                storage.unpublish(f.metadata_key)
+            found(f.filename, f"{f.state} but downloadable", partial(unlink, f))
+
+    if recovery.queue_is_readable():
+        # A scan stuck RUNNING under a dead worker first: given back, it counts as queued.
+        dead = recovery.dead_tasks()
+        names = dict(
+            File.objects.filter(pk__in=[d.file_id for d in dead if d.file_id]).values_list(
+                "pk", "filename"
+            )
+        )
+        for task in dead:
+            if task.file_id is not None:
+                name, what = names.get(task.file_id, f"file {task.file_id}"), "its scan"
+            else:
+                name, what = f"task {task.task_id}", task.task_path
+            found(name, f"{what} is stuck RUNNING: {task.why}", partial(give_back, task))
+        for pending in recovery.unqueued_pending_files():
+            repair = (
+                None
+                if pending.file_id in damaged
+                else partial(recovery.queue_scan, pending.file_id)
+            )
+            found(pending.filename, f"pending, but {pending.why}: nothing would scan it", repair)
+    else:
+        print(
+            "note: the task backend's queue cannot be read; scans were not checked", file=sys.stderr
+        )
+
+    for part in recovery.partial_files(older_than=max(args.partial_age, 0.0) * 60):
+        found(
+            str(part.path),
+            f"partial file left by an interrupted upload or write ({part.size / 1e6:.1f} MB, "
+            f"untouched for {part.age / 60:.0f} minutes)",
+            partial(remove, part),
+        )
     for key in storage.iter_keys():
         if key not in known:
-            problems.append({"file": key, "problem": "in storage but not in the database (orphan)"})
+            found(key, "in storage but not in the database (orphan)")
     if args.repair:
         render.render_all()
+
+    unrepaired = [p for p in problems if not p.get("repaired")]
     if args.json:
-        print(json.dumps({"checked": checked, "problems": problems}))
+        report: dict[str, Any] = {"checked": checked, "problems": problems}
+        if args.repair:
+            report["unrepaired"] = len(unrepaired)
+        print(json.dumps(report))
     else:
         for p in problems:
-            print(f"{p['file']}: {p['problem']}")
-        print(f"checked {checked} files, {len(problems)} problems")
-    return 1 if problems else 0
+            line = f"{p['file']}: {p['problem']}"
+            if args.repair:
+                line += f" -> {p['repaired'] or 'not repaired'}"
+            print(line)
+        summary = f"checked {checked} files, {len(problems)} problems"
+        if args.repair:
+            summary += f", {len(problems) - len(unrepaired)} repaired"
+        print(summary)
+    return 1 if unrepaired else 0
 
 
 def cmd_yank(args: argparse.Namespace) -> int:
@@ -570,18 +687,27 @@ def cmd_files(args: argparse.Namespace) -> int:
 
 
 def cmd_rescan(args: argparse.Namespace) -> int:
+    """Scan stored files again. A pending file goes through the upload's own decision
+    (``scan_pending_file``, called here rather than queued, so that the operator sees the
+    outcome): published, or held. Any other file keeps its state unless it is now malicious."""
     _django()
     from bastion.packages.models import File
-    from bastion.upload.tasks import rescan
+    from bastion.upload.tasks import rescan, scan_pending_file
 
     states = args.state or [File.PUBLISHED, File.HELD, File.PENDING]
-    held = 0
+    held = published = failed = 0
     for file in (
         File.objects.filter(state__in=states).select_related("release__project").order_by("pk")
     ):
         before = file.state
-        outcome = rescan(file)
+        try:
+            outcome = scan_pending_file.call(file.pk) if before == File.PENDING else rescan(file)
+        except Exception as exc:  # one unreadable file must not stop the others' scans
+            outcome = "error"
+            failed += 1
+            print(f"error: {file.filename}: {type(exc).__name__}: {exc}", file=sys.stderr)
         held += outcome == "held"
+        published += before == File.PENDING and outcome == "published"
         if args.json:
             print(
                 json.dumps({"filename": file.filename, "state_before": before, "outcome": outcome})
@@ -590,4 +716,8 @@ def cmd_rescan(args: argparse.Namespace) -> int:
             print(f"{outcome:10} {file.filename}")
     if not args.json:
         print(f"{held} file(s) newly held")
-    return 0
+        if published:
+            print(f"{published} pending file(s) published")
+        if failed:
+            print(f"{failed} file(s) could not be scanned")
+    return 1 if failed else 0

@@ -4,12 +4,33 @@ import functools
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+#: Name prefixes of the files storage writes before renaming them into place: a received
+#: upload (``.incoming-*.upload``, see ``upload.receive``), a copy being stored
+#: (``.incoming-*``), a document being written (``.tmp-*``), a link being made (``.link-*``).
+#: No storage key or public path starts with one (a distribution's name cannot start with a
+#: dot), so such a file is always a partial one: being written now, or left by a process that
+#: died while writing it.
+PARTIAL_PREFIXES = (".incoming-", ".tmp-", ".link-")
+
+
+@dataclass(frozen=True)
+class PartialFile:
+    """A file storage began to write and never renamed into place."""
+
+    path: Path
+    size: int
+    #: Seconds since it was last written to.
+    age: float
 
 
 def file_key(blake2_256: str, filename: str) -> str:
@@ -89,6 +110,13 @@ class Storage(Protocol):
     def delete_public(self, path: str) -> None: ...
 
     def iter_keys(self) -> list[str]: ...
+
+    def partial_files(self, older_than: float) -> list[PartialFile]:
+        """Files begun and not finished (see ``PARTIAL_PREFIXES``) not written to for
+        ``older_than`` seconds: a live upload writes its file as the bytes arrive, so only an
+        old one is surely left by a process that died."""
+
+    def remove_partial(self, partial: PartialFile) -> None: ...
 
 
 class LocalStorage:
@@ -194,9 +222,36 @@ class LocalStorage:
     def iter_keys(self) -> list[str]:
         out = []
         for p in self.root.rglob("*"):
-            if p.is_file() and not p.name.startswith(".incoming-"):
+            if p.is_file() and not p.name.startswith(PARTIAL_PREFIXES):
                 out.append(p.relative_to(self.root).as_posix())
         return out
+
+    def partial_files(self, older_than: float) -> list[PartialFile]:
+        now = time.time()
+        found: dict[Path, PartialFile] = {}
+        for root in (self.root, self.public_root):
+            for p in root.rglob(".*"):
+                if not p.name.startswith(PARTIAL_PREFIXES):
+                    continue
+                try:
+                    st = p.lstat()
+                except FileNotFoundError:  # renamed into place (or removed) meanwhile
+                    continue
+                # The change time, not the modification time: a ``.link-`` file is a new name
+                # of an old inode (its mtime is the stored file's), and linking, writing and
+                # chmod all set the ctime.
+                age = now - st.st_ctime
+                if stat.S_ISREG(st.st_mode) and age >= older_than:
+                    found[p] = PartialFile(p, st.st_size, age)
+        return sorted(found.values(), key=lambda f: f.path)
+
+    def remove_partial(self, partial: PartialFile) -> None:
+        path = Path(partial.path)
+        if not path.name.startswith(PARTIAL_PREFIXES) or not (
+            path.is_relative_to(self.root) or path.is_relative_to(self.public_root)
+        ):
+            raise ValueError(f"not a partial file of this storage: {path}")
+        path.unlink(missing_ok=True)
 
     def published_keys(self) -> list[str]:
         base = self.public_root / "packages"
