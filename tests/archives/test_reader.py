@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import tarfile
 import zipfile
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bastion.archives import ArchiveError, Limits, open_archive
+from bastion.archives import ArchiveError, Limits, open_archive, reader
+from tests.archives.zipcraft import U32, Central, Local, RawZip, zip64_extra
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -120,7 +125,11 @@ def test_arbitrary_bytes_never_crash(data: bytes, prefix: bytes) -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(
-        st.text(st.characters(blacklist_characters="\x00/\\", blacklist_categories=["Cs"]), min_size=1, max_size=40),
+        st.text(
+            st.characters(blacklist_characters="\x00/\\", blacklist_categories=["Cs"]),
+            min_size=1,
+            max_size=40,
+        ),
         st.binary(max_size=64),
         max_size=8,
     )
@@ -128,3 +137,145 @@ def test_arbitrary_bytes_never_crash(data: bytes, prefix: bytes) -> None:
 def test_any_member_names_are_listed_or_flagged(members: dict[str, bytes]) -> None:
     with open_archive(io.BytesIO(_zip(members))) as archive:
         assert len(archive.members) == len(members)
+
+
+# -- nothing but ArchiveError / KeyError leaves the reader -----------------------------------
+
+
+def _read_everything(data: bytes) -> None:
+    """Open, list, read and hash every member; only ArchiveError and KeyError may escape."""
+    try:
+        with open_archive(io.BytesIO(data)) as archive:
+            for member in archive.members:
+                with contextlib.suppress(ArchiveError, KeyError):
+                    archive.read(member.name, 1024)
+                with contextlib.suppress(ArchiveError, KeyError):
+                    archive.hash_member(member.name, "sha256")
+            for _member, _content in archive.iter_files(1024):
+                pass
+    except ArchiveError:
+        pass
+
+
+def _crafted(edit: Callable[[RawZip], None]) -> bytes:
+    raw = RawZip.of({"pkg/__init__.py": b"VALUE = 1\n", "pkg/x.py": b"x = 2\n" * 50})
+    edit(raw)
+    return raw.build()
+
+
+def test_unsupported_version_needed_is_an_archive_error() -> None:
+    """zipfile raises NotImplementedError for "version needed to extract" above 6.3."""
+    data = _crafted(lambda r: setattr(r.centrals[1], "version", 99))
+    with pytest.raises(ArchiveError, match="File is not a zipfile"):
+        open_archive(io.BytesIO(data))
+
+
+def test_header_offset_beyond_the_file_is_a_corrupt_member() -> None:
+    data = _crafted(lambda r: setattr(r.centrals[1], "offset", 10**9))
+    with open_archive(io.BytesIO(data)) as archive:
+        with pytest.raises(ArchiveError, match=r"Cannot read member 'pkg/x\.py'"):
+            archive.read("pkg/x.py")
+        with pytest.raises(ArchiveError):
+            archive.hash_member("pkg/x.py", "sha256")
+        assert [m.name for m, _ in archive.iter_files(100)] == ["pkg/__init__.py"]
+        codes = {p.code for p in archive.problems}
+        assert {"zip-confusion", "corrupt-member"} <= codes
+
+
+def test_negative_header_offset_is_a_corrupt_member() -> None:
+    """A central directory offset larger than the real one makes zipfile's offsets negative."""
+    data = _crafted(lambda r: setattr(r, "cd_offset", 10**6))
+    with open_archive(io.BytesIO(data)) as archive:
+        assert {p.code: p.message for p in archive.problems}["zip-confusion"] == (
+            "Mismatched central directory offset"
+        )
+        for name in archive.names:
+            with pytest.raises(ArchiveError):
+                archive.read(name)
+
+
+def test_huge_zip64_sizes_are_problems_not_crashes() -> None:
+    def edit(raw: RawZip) -> None:
+        raw.centrals[1].size = raw.centrals[1].csize = U32
+        raw.centrals[1].extra = zip64_extra(2**63, 2**63)
+
+    data = _crafted(edit)
+    with open_archive(io.BytesIO(data)) as archive:
+        codes = {p.code for p in archive.problems}
+        assert {"zip-confusion", "member-too-large"} <= codes
+        assert archive.read("pkg/x.py", 10) == b"x = 2\nx = "
+    _read_everything(data)
+
+
+def _not_utf8(record: Local | Central) -> None:
+    record.name = b"pkg/\xff.py"
+    record.flags = 0x800
+
+
+def test_name_that_is_not_utf8_is_an_archive_error() -> None:
+    data = _crafted(lambda raw: _not_utf8(raw.centrals[1]))
+    with pytest.raises(ArchiveError):
+        open_archive(io.BytesIO(data))
+
+
+def test_local_name_not_utf8_is_a_corrupt_member() -> None:
+    data = _crafted(lambda raw: _not_utf8(raw.locals[1]))
+    with open_archive(io.BytesIO(data)) as archive, pytest.raises(ArchiveError):
+        archive.read("pkg/x.py")
+
+
+def test_chunks_are_bounded_and_timed() -> None:
+    data = _zip({"a": b"x" * 200_000, "b": b"y"})
+    with open_archive(io.BytesIO(data)) as archive:
+        chunks = list(archive.iter_chunks("a", 65536))
+        assert b"".join(chunks) == b"x" * 200_000 and max(map(len, chunks)) <= 65536
+        digest, size = archive.hash_member("a", "sha256")
+        assert digest == hashlib.sha256(b"x" * 200_000).digest() and size == 200_000
+        with pytest.raises(KeyError):
+            archive.hash_member("missing", "sha256")
+    small = Limits(max_member_size=1000)
+    with (
+        open_archive(io.BytesIO(data), small) as archive,
+        pytest.raises(ArchiveError, match="more than the limit"),
+    ):
+        archive.hash_member("a", "sha256")
+    with open_archive(io.BytesIO(_tar({"p/a": b"z" * 100_000}))) as archive:
+        assert archive.hash_member("p/a", "sha512")[1] == 100_000
+
+
+def test_chunks_stop_at_the_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_archive(io.BytesIO(_zip({"a": b"x" * 10}))) as archive:
+        monkeypatch.setattr(reader, "time", SimpleNamespace(monotonic=lambda: float("inf")))
+        with pytest.raises(ArchiveError, match="took longer than allowed"):
+            archive.hash_member("a", "sha256")
+
+
+def test_central_directory_larger_than_its_count_is_refused_before_zipfile() -> None:
+    """zipfile walks the central directory by its size, not by the declared count."""
+    raw = RawZip.of({f"f{i}": b"" for i in range(30)})
+    raw.count = 1
+    with pytest.raises(ArchiveError, match="more members than the limit"):
+        open_archive(io.BytesIO(raw.build()), Limits(max_members=10))
+
+
+_SEEDS = [
+    _zip({"pkg/__init__.py": b"VALUE = 1\n", "pkg/x.py": b"x = 2\n" * 50}),
+    RawZip.of({"a/": b"", "a/b.py": b"print(1)\n" * 20}).build(),
+    _tar({"p-1/PKG-INFO": b"Name: p\n", "p-1/x.py": b"x = 1\n" * 40}),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_SEEDS),
+    st.lists(st.tuples(st.integers(0, 100_000), st.integers(0, 255)), min_size=1, max_size=8),
+    st.integers(0, 100_000),
+)
+def test_mutated_archives_raise_only_archive_errors(
+    seed: bytes, flips: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(seed)
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    _read_everything(bytes(data))
+    _read_everything(bytes(data[: cut % (len(data) + 1)]))

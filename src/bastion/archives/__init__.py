@@ -13,6 +13,7 @@ from bastion.archives.reader import (
     Member,
     MemberKind,
     Problem,
+    ZipConfusionError,
     open_archive,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "Member",
     "MemberKind",
     "Problem",
+    "ZipConfusionError",
     "open_archive",
 ]

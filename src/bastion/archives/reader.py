@@ -4,12 +4,17 @@
 *problem* it sees (traversal, links, special files, bombs, ...) instead of raising, so that two
 callers with different policies can share one reader: the upload path refuses an archive with
 any fatal problem, while the scanner turns each problem into a finding. Only an archive that
-cannot be read at all raises :class:`ArchiveError`.
+cannot be read at all raises :class:`ArchiveError`; nothing else escapes (but :class:`KeyError`
+for a member that does not exist), whatever the bytes.
+
+A zip is also checked for *parser confusion* (:mod:`bastion.archives.zipcheck`): local
+headers and central directory that disagree, a second end record, trailing data, ...
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import io
 import os
 import posixpath
@@ -25,14 +30,48 @@ from dataclasses import dataclass, field
 from typing import IO, BinaryIO
 
 from bastion.archives.limits import DEFAULT_LIMITS, Limits
+from bastion.archives.zipcheck import zip_confusion
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 GZIP_MAGIC = b"\x1f\x8b"
+CHUNK_SIZE = 64 * 1024
+TIME_LIMIT = "Reading the archive took longer than allowed."
+
+# What zipfile, tarfile, gzip and zlib raise on hostile bytes besides their own errors: an
+# unsupported "version needed to extract" or flag (NotImplementedError), offsets and sizes
+# that do not fit (ValueError, OverflowError, struct.error), names that do not decode
+# (UnicodeDecodeError, a ValueError), truncated streams (EOFError), encryption (RuntimeError).
+# Every call into those modules catches this tuple, so that nothing but ArchiveError (and
+# KeyError for a missing member) leaves this module: bad input must never become a 500.
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    tarfile.TarError,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    OverflowError,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+    IndexError,
+)
 
 
 class ArchiveError(Exception):
     """The archive cannot be read at all; ``str(exc)`` is a one-line reason for a client."""
+
+
+class ZipConfusionError(ArchiveError):
+    """zipfile cannot read the zip, and the reason is one readers disagree on (``reason``,
+    PyPI's phrase): a second end record, trailing data, ... Callers that speak PyPI's wording
+    say so rather than a bare "not a zipfile"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"ZIP archive not accepted: {reason}")
+        self.reason = reason
 
 
 class MemberKind(enum.StrEnum):
@@ -85,6 +124,7 @@ FATAL_PROBLEMS = frozenset(
         "time-limit",
         "corrupt-member",
         "trailing-data",
+        "zip-confusion",
     }
 )
 
@@ -141,25 +181,64 @@ class Archive:
         :class:`ArchiveError` when the content cannot be read within the limits.
         """
         cap = self.limits.max_member_size if max_bytes is None else max_bytes
+        try:
+            with self._open_member(name) as fh:
+                return _bounded_read(fh, cap)
+        except _READ_ERRORS as exc:
+            raise ArchiveError(f"Cannot read member {name!r}: {exc}") from exc
+
+    def iter_chunks(self, name: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Yield a regular member's whole content in chunks of at most ``chunk_size`` bytes.
+
+        For checks that need every byte (hashes) without holding a member in memory. The
+        member limit and the archive's time budget hold: past either, :class:`ArchiveError`
+        is raised rather than the content silently cut short. :class:`KeyError` as for
+        :meth:`read`.
+        """
+        cap = self.limits.max_member_size
+        total = 0
+        try:
+            with self._open_member(name) as fh:
+                while True:
+                    if time.monotonic() > self._deadline:
+                        raise ArchiveError(TIME_LIMIT)
+                    chunk = fh.read(max(1, min(chunk_size, cap + 1 - total)))
+                    if not chunk:
+                        return
+                    total += len(chunk)
+                    if total > cap:
+                        raise ArchiveError(
+                            f"Member {name!r} expands to more than the limit of {cap} bytes."
+                        )
+                    yield chunk
+        except _READ_ERRORS as exc:
+            raise ArchiveError(f"Cannot read member {name!r}: {exc}") from exc
+
+    def hash_member(self, name: str, algorithm: str) -> tuple[bytes, int]:
+        """Return the ``hashlib`` digest of a regular member and its size, read in chunks.
+
+        ``algorithm`` must be a name ``hashlib.new`` knows with a fixed digest size (the
+        caller decides which are acceptable). Errors as for :meth:`iter_chunks`.
+        """
+        digest = hashlib.new(algorithm)
+        size = 0
+        for chunk in self.iter_chunks(name):
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.digest(), size
+
+    def _open_member(self, name: str) -> IO[bytes]:
+        """Open a regular member for reading; KeyError if there is none of that name."""
         member = self.member(name)
         if member is None or member.kind is not MemberKind.FILE:
             raise KeyError(name)
-        try:
-            if self._zip is not None:
-                with self._zip.open(name) as fh:
-                    return _bounded_read(fh, cap)
-            assert self._tar is not None
-            extracted = self._tar.extractfile(self._tarinfos[name])
-            if extracted is None:
-                raise KeyError(name)
-            with extracted:
-                return _bounded_read(extracted, cap)
-        except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError) as exc:
-            raise ArchiveError(f"Cannot read member {name!r}: {exc}") from exc
-        except NotImplementedError as exc:
-            raise ArchiveError(f"Cannot read member {name!r}: {exc}") from exc
-        except RuntimeError as exc:  # encrypted zip member
-            raise ArchiveError(f"Cannot read member {name!r}: {exc}") from exc
+        if self._zip is not None:
+            return self._zip.open(name)
+        assert self._tar is not None
+        extracted = self._tar.extractfile(self._tarinfos[name])
+        if extracted is None:
+            raise KeyError(name)
+        return extracted
 
     def iter_files(self, max_bytes: int) -> Iterator[tuple[Member, bytes]]:
         """Yield each regular file with its first ``max_bytes`` bytes, in archive order.
@@ -171,9 +250,7 @@ class Archive:
             if member.kind is not MemberKind.FILE:
                 continue
             if time.monotonic() > self._deadline:
-                self.problems.append(
-                    Problem("time-limit", "Reading the archive took longer than allowed.")
-                )
+                self.problems.append(Problem("time-limit", TIME_LIMIT))
                 return
             try:
                 data = self.read(member.name, max_bytes)
@@ -219,6 +296,8 @@ def open_archive(
 def _looks_like_zip(fh: BinaryIO) -> bool:
     try:
         return zipfile.is_zipfile(fh)
+    except _READ_ERRORS:
+        return True  # something zip-like enough to upset zipfile: treat it as a polyglot
     finally:
         fh.seek(0)
 
@@ -279,31 +358,67 @@ def _check_sizes(
 
 
 def _open_zip(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Archive:
-    entries = _zip_entry_count(fh)
-    if entries is not None and entries > limits.max_members:
+    try:
+        declared, walked = _zip_entry_count(fh, limits.max_members)
+    except _READ_ERRORS as exc:
+        raise ArchiveError("File is not a zipfile") from exc
+    if declared is not None and declared > limits.max_members:
         raise ArchiveError(
-            f"Archive has {entries} members, more than the limit of {limits.max_members}."
+            f"Archive has {declared} members, more than the limit of {limits.max_members}."
         )
+    if walked > limits.max_members:
+        raise ArchiveError(f"Archive has more members than the limit of {limits.max_members}.")
     try:
         zf = zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error) as exc:
+    except _READ_ERRORS as exc:
+        reason = zip_confusion(fh, max_entries=limits.max_members)
+        if reason is not None:
+            raise ZipConfusionError(reason) from exc
         raise ArchiveError("File is not a zipfile") from exc
     problems: list[Problem] = []
     members: list[Member] = []
-    seen: set[str] = set()
     infos = zf.infolist()
     if len(infos) > limits.max_members:
         zf.close()
         raise ArchiveError(
             f"Archive has {len(infos)} members, more than the limit of {limits.max_members}."
         )
+    # Python's zipfile reads the central directory; installers and scanners that stream the
+    # local headers, or find the end record differently, must see exactly the same files.
+    confusion = zip_confusion(
+        fh,
+        max_entries=limits.max_members,
+        zipfile_view=[(i.orig_filename, i.header_offset) for i in infos],
+    )
+    if confusion is not None:
+        problems.append(Problem("zip-confusion", confusion))
     if infos and min(i.header_offset for i in infos) != 0:
         problems.append(Problem("trailing-data", "Zip has data before its first member."))
+    try:
+        _list_zip(zf, infos, members, problems, limits, deadline)
+    except _READ_ERRORS as exc:  # zipfile's own accessors on a hostile entry
+        zf.close()
+        raise ArchiveError("File is not a zipfile") from exc
+    _check_sizes(members, problems, total, limits)
+    return Archive("zip", members, _dedupe(problems), limits, _zip=zf, _deadline=deadline)
+
+
+def _list_zip(
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    members: list[Member],
+    problems: list[Problem],
+    limits: Limits,
+    deadline: float,
+) -> None:
+    seen: set[str] = set()
     for info in infos:
         if time.monotonic() > deadline:
-            problems.append(Problem("time-limit", "Reading the archive took longer than allowed."))
+            problems.append(Problem("time-limit", TIME_LIMIT))
             break
         name = info.filename
+        if not name:
+            problems.append(Problem("bad-name", "Member has an empty name.", name))
         problems.extend(_path_problems(name, limits))
         key = name.rstrip("/")
         if key in seen:
@@ -323,14 +438,14 @@ def _open_zip(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
         fmt = stat.S_IFMT(mode)
         kind = MemberKind.FILE
         target: str | None = None
-        if info.is_dir():
+        if name.endswith("/"):  # zipfile's is_dir(), which fails on an empty name
             kind = MemberKind.DIR
         elif fmt == stat.S_IFLNK:
             kind = MemberKind.SYMLINK
             try:
                 with zf.open(info) as link:
                     target = link.read(4096).decode("utf-8", "replace")
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError):
+            except _READ_ERRORS:
                 target = ""
             if _link_escapes(name, target):
                 problems.append(
@@ -364,15 +479,15 @@ def _open_zip(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
                 )
             )
         members.append(Member(name, kind, info.file_size, info.compress_size, target))
-    _check_sizes(members, problems, total, limits)
-    return Archive("zip", members, _dedupe(problems), limits, _zip=zf, _deadline=deadline)
 
 
-def _zip_entry_count(fh: BinaryIO) -> int | None:
-    """Read the member count from the end-of-central-directory record before parsing it all.
+def _zip_entry_count(fh: BinaryIO, limit: int) -> tuple[int | None, int]:
+    """Count the central directory's entries the way zipfile will find them, before it does.
 
-    zipfile loads the whole central directory into memory; a crafted archive with millions of
-    entries must be refused before that happens.
+    zipfile loads the whole central directory into memory, and it walks it by its size in
+    bytes, not by the count the end record declares: a crafted archive with millions of
+    entries must be refused before that happens. Returns the declared count (None if no end
+    record is found) and the number of entries walked, which stops once past ``limit``.
     """
     try:
         fh.seek(0, io.SEEK_END)
@@ -380,21 +495,46 @@ def _zip_entry_count(fh: BinaryIO) -> int | None:
         tail_len = min(size, 65536 + 22)
         fh.seek(size - tail_len)
         tail = fh.read(tail_len)
+        # zipfile's own search: the last 22 bytes without a comment, else the last signature.
+        if tail[-22:-18] == EMPTY_ZIP_MAGIC and tail[-2:] == b"\0\0":
+            pos = len(tail) - 22
+        else:
+            pos = tail.rfind(EMPTY_ZIP_MAGIC)
+        if pos < 0 or pos + 22 > len(tail):
+            return None, 0
+        count, cd_size = struct.unpack_from("<HL", tail, pos + 10)
+        end_at = size - tail_len + pos
+        start = end_at - cd_size
+        if end_at >= 20:
+            fh.seek(end_at - 20)
+            if fh.read(4) == b"PK\x06\x07" and end_at >= 76:  # ZIP64 locator, then record
+                fh.seek(end_at - 76)
+                record = fh.read(56)
+                if len(record) == 56 and record[:4] == b"PK\x06\x06":
+                    count, cd_size = struct.unpack_from("<QQ", record, 32)
+                    start = end_at - 76 - cd_size
+        walked = 0
+        if start >= 0:
+            fh.seek(start)
+            done = 0
+            while done < cd_size and walked <= limit:
+                header = fh.read(46)
+                if len(header) != 46 or header[:4] != b"PK\x01\x02":
+                    break
+                walked += 1
+                name_len, extra_len, comment_len = struct.unpack_from("<HHH", header, 28)
+                skip = name_len + extra_len + comment_len
+                fh.seek(skip, io.SEEK_CUR)
+                done += 46 + skip
+        return int(count), walked
     finally:
         fh.seek(0)
-    pos = tail.rfind(b"PK\x05\x06")
-    if pos < 0 or pos + 22 > len(tail):
-        return None
-    (count,) = struct.unpack("<H", tail[pos + 10 : pos + 12])
-    if count == 0xFFFF:  # ZIP64: the real count is in the zip64 record; let zipfile read it
-        return None
-    return int(count)
 
 
 def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Archive:
     try:
         tf = tarfile.open(fileobj=fh, mode="r:gz")  # noqa: SIM115 - owned by the archive
-    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+    except _READ_ERRORS as exc:
         raise ArchiveError("File is not a tarfile") from exc
     problems: list[Problem] = []
     members: list[Member] = []
@@ -404,9 +544,7 @@ def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
     try:
         while True:
             if time.monotonic() > deadline:
-                problems.append(
-                    Problem("time-limit", "Reading the archive took longer than allowed.")
-                )
+                problems.append(Problem("time-limit", TIME_LIMIT))
                 break
             if len(members) >= limits.max_members:
                 tf.close()
@@ -488,7 +626,7 @@ def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
                 infos[name] = info
     except ArchiveError:
         raise
-    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+    except _READ_ERRORS as exc:
         tf.close()
         raise ArchiveError("File is not a tarfile") from exc
     if not any(p.code == "total-too-large" for p in problems):

@@ -6,7 +6,11 @@ wrong. Everything is read through :mod:`bastion.archives`, never extracted.
 
 from __future__ import annotations
 
+import base64
 import configparser
+import csv
+import hashlib
+import io
 import re
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -20,9 +24,25 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from bastion.archives import Archive, ArchiveError, Limits, Problem, open_archive
+from bastion.archives import (
+    Archive,
+    ArchiveError,
+    Limits,
+    MemberKind,
+    Problem,
+    ZipConfusionError,
+    open_archive,
+)
 
 HELP = "https://pypi.org/help/"
+ARCHIVES_HELP = "https://docs.pypi.org/archives"
+
+# RECORD hashes installers verify (pip and installer refuse md5 and sha1 as too weak); the
+# SHAKE digests have no fixed length, so no RECORD can name them.
+RECORD_HASHES = hashlib.algorithms_guaranteed - {"md5", "sha1", "shake_128", "shake_256"}
+WEAK_RECORD_HASHES = frozenset({"md5", "sha1"})
+# RECORD cannot hold its own hash, and the signatures of RECORD are made after it.
+_RECORD_SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 
 
 class DistributionError(ValueError):
@@ -135,6 +155,11 @@ def _invalid(message: str) -> DistributionError:
     return DistributionError(f"Invalid distribution file. {message}")
 
 
+def _zip_not_accepted(reason: str) -> DistributionError:
+    """PyPI's wording for a zip that readers could see differently (warehouse, 2025)."""
+    return _invalid(f"ZIP archive not accepted: {reason}. See {ARCHIVES_HELP} for more information")
+
+
 def _refuse_problems(problems: list[Problem], allow_internal_links: bool) -> None:
     for problem in problems:
         if problem.code in ("symlink", "hardlink") and allow_internal_links:
@@ -146,6 +171,8 @@ def _refuse_problems(problems: list[Problem], allow_internal_links: bool) -> Non
             raise _invalid(problem.message)
         if problem.code == "unsupported-compression":
             raise _invalid(problem.message)
+        if problem.code == "zip-confusion":
+            raise _zip_not_accepted(problem.message)
         raise _invalid(f"{problem.message.rstrip('.')}{where}")
 
 
@@ -153,6 +180,8 @@ def inspect(fh: BinaryIO, filename: str, filetype: str, limits: Limits) -> Inspe
     """Open the archive and return its core metadata, refusing anything unsafe or malformed."""
     try:
         archive = open_archive(fh, limits)
+    except ZipConfusionError as exc:
+        raise _zip_not_accepted(exc.reason) from exc
     except ArchiveError as exc:
         raise _invalid(str(exc)) from exc
     with archive:
@@ -214,12 +243,96 @@ def _inspect_wheel(archive: Archive, filename: str) -> Inspected:
     } - {dist_info}
     if other_dist_infos:
         raise _invalid(f"Wheel has more than one .dist-info folder: {sorted(other_dist_infos)[0]}")
-    return Inspected(
-        _read(archive, f"{dist_info}/METADATA"),
-        "METADATA",
-        frozenset(names),
-        f"{dist_info}/licenses/",
-    )
+    metadata = _read(archive, f"{dist_info}/METADATA")
+    _check_record(archive, dist_info)
+    return Inspected(metadata, "METADATA", frozenset(names), f"{dist_info}/licenses/")
+
+
+def _check_record(archive: Archive, dist_info: str) -> None:
+    """RECORD must describe the wheel exactly: every file listed, every hash and size right.
+
+    Installers check each file against RECORD as they install it, so a wheel whose RECORD is
+    wrong is broken or tampered with; PyPI only emails its owners, bastion refuses it. The
+    cheap checks (names, hash names) come first so a large wheel is not hashed in vain; the
+    hashes stream every member through the archive's limits and time budget, and running out
+    of either refuses the file: it is never accepted unchecked.
+    """
+    record_path = f"{dist_info}/RECORD"
+    entries = _parse_record(archive, record_path)
+    unsigned = {record_path} | {f"{dist_info}/{n}" for n in _RECORD_SIGNATURES}
+    files = [m.name for m in archive.members if m.kind is MemberKind.FILE]
+    folders = {m.name for m in archive.members if m.kind is MemberKind.DIR}
+    present = set(files)
+    for name in files:
+        if name not in entries and name not in unsigned:
+            raise _invalid(f"'{name}' is not listed in RECORD")
+    for name, (algorithm, _digest, _size) in entries.items():
+        if name in folders and not algorithm:
+            continue  # a folder is never hashed; listing it is unusual but harmless
+        if name not in present:
+            raise _invalid(f"RECORD lists '{name}', which is not in the wheel")
+        if name == record_path:
+            continue  # its own hash cannot be right; installers ignore it
+        if not algorithm:
+            if name in unsigned:
+                continue
+            raise _invalid(f"RECORD has no hash for '{name}'")
+        if algorithm in WEAK_RECORD_HASHES:
+            raise _invalid(f"RECORD hash for '{name}' uses {algorithm}, which is too weak")
+        if algorithm not in RECORD_HASHES:
+            raise _invalid(f"RECORD hash for '{name}' uses an unknown algorithm")
+    for name, (algorithm, digest, size) in entries.items():
+        if name == record_path or not algorithm or name not in present:
+            continue
+        try:
+            actual, actual_size = archive.hash_member(name, algorithm)
+        except (ArchiveError, KeyError) as exc:
+            raise _invalid(f"Cannot check RECORD: {str(exc).rstrip('.')}") from exc
+        if digest not in (base64.urlsafe_b64encode(actual).rstrip(b"=").decode(), actual.hex()):
+            raise _invalid(f"RECORD hash does not match the content of '{name}'")
+        if size is not None and size != actual_size:
+            raise _invalid(f"RECORD size does not match the content of '{name}'")
+
+
+# algorithm ("" when no hash), digest, size. PEP 376 writes the digest in urlsafe base64
+# without padding; a few real wheels (gmsh on PyPI) write it in hex, which names the content
+# just as exactly (the two spellings never have the same length), so both are accepted.
+_RecordEntry = tuple[str, str, int | None]
+
+
+def _parse_record(archive: Archive, record_path: str) -> dict[str, _RecordEntry]:
+    """Parse RECORD (PEP 376: CSV rows of path, ``algorithm=urlsafe-b64-digest``, size)."""
+    member = archive.member(record_path)
+    cap = 16 * 1024 * 1024
+    if member is not None and member.size > cap:
+        raise _invalid("RECORD is too large")
+    try:
+        text = _read(archive, record_path).decode("utf-8")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _invalid("RECORD is not a valid CSV file in UTF-8") from exc
+    entries: dict[str, _RecordEntry] = {}
+    for number, row in enumerate(rows, 1):
+        if not row:
+            continue
+        if len(row) != 3:
+            raise _invalid(f"RECORD line {number} does not have 3 fields")
+        path, hash_field, size_field = row
+        if path in entries:
+            raise _invalid(f"RECORD lists '{path}' twice")
+        algorithm, digest = "", ""
+        if hash_field:
+            algorithm, sep, encoded = hash_field.partition("=")
+            digest = encoded.rstrip("=")
+            if not sep or not algorithm or not digest:
+                raise _invalid(f"RECORD has a malformed hash for '{path}'")
+        size: int | None = None
+        if size_field:
+            if not size_field.isascii() or not size_field.isdigit():
+                raise _invalid(f"RECORD has a malformed size for '{path}'")
+            size = int(size_field)
+        entries[path] = (algorithm, digest, size)
+    return entries
 
 
 def _inspect_sdist(archive: Archive) -> Inspected:
