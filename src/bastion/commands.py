@@ -232,6 +232,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "10",
             "--keep-alive",
             "5",
+            # The poller keeps every connection (bastion.serving); past this many per
+            # process, the idlest is closed to make room.
+            "--worker-connections",
+            str(settings.BASTION_MAX_CONNECTIONS),
             "--limit-request-line",
             "8190",
             "--log-level",

@@ -223,6 +223,21 @@ BASTION_RATE_LIMITS = parse_rates(config.env("BASTION_RATE_LIMITS", "") or "")
 BASTION_BEHIND_PROXY = config.env_bool("BASTION_BEHIND_PROXY", False)
 RATELIMIT_USE_CACHE = "default"
 
+# The built-in server against slow clients (bastion.serving, docs/operating.md): open
+# connections per process and per client address (0: no cap; off by default behind a proxy,
+# whose address every connection has), seconds for a request head to arrive, for a body to
+# go without a byte and for a response to go unread, and the largest request body.
+BASTION_MAX_CONNECTIONS = config.env_int("BASTION_MAX_CONNECTIONS", 1000)
+BASTION_MAX_CONNECTIONS_PER_CLIENT = config.env_int(
+    "BASTION_MAX_CONNECTIONS_PER_CLIENT", 0 if BASTION_BEHIND_PROXY else 64
+)
+BASTION_HEADER_TIMEOUT = config.env_int("BASTION_HEADER_TIMEOUT", 20)
+BASTION_BODY_TIMEOUT = config.env_int("BASTION_BODY_TIMEOUT", 20)
+BASTION_SEND_TIMEOUT = config.env_int("BASTION_SEND_TIMEOUT", 30)
+BASTION_MAX_REQUEST_SIZE = config.env_int(
+    "BASTION_MAX_REQUEST_SIZE", max(1024 * 1024 * 1024, BASTION_MAX_FILE_SIZE + 16 * 1024 * 1024)
+)
+
 CACHES = {
     "default": {
         "BACKEND": config.env(

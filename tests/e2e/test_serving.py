@@ -285,7 +285,7 @@ def test_slow_clients_do_not_delay_others(published: LiveIndex) -> None:
             sock = socket.create_connection(_address(published), timeout=10)
             stalled.append(sock)
             # Half a request line, or a request line and part of the head.
-            sock.sendall(b"GET /sim" if i % 2 else b"GET /simple/ HTTP/1.1\r\nHost: x\r\n")
+            sock.sendall(b"GET /sim" if i % 2 else b"GET /simple/ HTTP/1.1\r\nHost: localhost\r\n")
         time.sleep(0.3)  # the threads now wait on them
         for _ in range(5):
             started = time.monotonic()
@@ -295,7 +295,7 @@ def test_slow_clients_do_not_delay_others(published: LiveIndex) -> None:
             assert status == 200 and b"serve_demo-1.0" in body
             assert time.monotonic() - started < 0.5
         for i, sock in enumerate(stalled):
-            sock.sendall(b"ple/ HTTP/1.1\r\nHost: x\r\n\r\n" if i % 2 else b"\r\n")
+            sock.sendall(b"ple/ HTTP/1.1\r\nHost: localhost\r\n\r\n" if i % 2 else b"\r\n")
         for sock in stalled:
             status, _, body = Reader(sock).response()
             assert status == 200 and body
@@ -473,3 +473,43 @@ def test_kept_alive_connections_answered_by_the_poller_still_time_out(published:
         sock.settimeout(20)
         assert sock.recv(1) == b""  # closed by the server
         assert 4 < time.monotonic() - idle_from < 15
+
+
+def test_a_host_django_refuses_is_refused_on_every_path(published: LiveIndex) -> None:
+    """Django answers 400 to a Host outside ALLOWED_HOSTS; so must the pages the poller and
+    the fast path answer without Django, or a cache in front would keep them under any name."""
+    with urllib.request.urlopen(
+        urllib.request.Request(published.url + f"/simple/{NAME}/", headers={"Accept": JSON_V1}),
+        timeout=10,
+    ) as r:
+        metadata = urlsplit(json.loads(r.read())["files"][0]["url"]).path + ".metadata"
+    for path in ("/simple/", f"/simple/{NAME}/", metadata, f"/pypi/{NAME}/json"):
+        for extra in ([], ["X_Dropped: 1"], ["Content-Length: 0", "X-Other: 1"]):
+            request = (
+                "\r\n".join(
+                    [f"GET {path} HTTP/1.1", "Host: evil.example", *extra, "Connection: close"]
+                )
+                + "\r\n\r\n"
+            ).encode()
+            answer = _raw(published, request)
+            assert answer.startswith(b"HTTP/1.1 400 "), (path, extra, answer[:80])
+        assert _raw(
+            published, _get(path, "Connection: close").replace(b"127.0.0.1", b"localhost:1")
+        ).startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/packages/00/00/" + "0" * 60 + "/a%00b",
+        "/packages/00/00/" + "0" * 60 + "/%ED%A0%80",  # a lone surrogate, UTF-8 encoded
+        "/packages/00/00/" + "0" * 60 + "/" + "a" * 5000,
+        "/simple/a%00b/",
+        "/packages/%00",
+    ],
+)
+def test_paths_no_file_can_have_are_client_errors(published: LiveIndex, path: str) -> None:
+    """A NUL (or a name the file system refuses) in a path is the client's error, never a 500."""
+    answer = _raw(published, _get(path, "Connection: close"))
+    status = int(answer.split(b" ", 2)[1])
+    assert 400 <= status < 500, answer[:200]

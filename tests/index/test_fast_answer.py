@@ -54,7 +54,12 @@ def app(public: Path, django: Django) -> FastPath:
 
 
 def env(path: str, method: str = "GET", query: str = "", **headers: str) -> dict[str, Any]:
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query}
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "HTTP_HOST": "localhost",  # one of ALLOWED_HOSTS: FastPath leaves others to Django
+    }
     environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
     return environ
 

@@ -36,6 +36,7 @@ def test_pips_request_is_read() -> None:
         "REQUEST_METHOD": "GET",
         "PATH_INFO": "/simple/requests/",
         "QUERY_STRING": "",
+        "HTTP_HOST": "127.0.0.1:8080",
         "HTTP_ACCEPT": "application/vnd.pypi.simple.v1+json, "
         "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01",
     }

@@ -5,7 +5,9 @@ far more often than anything else. :class:`FastPath` answers those requests from
 public tree written by :mod:`bastion.index.render` and :mod:`bastion.storage` with one
 ``stat`` per request and an in-process cache of page bytes keyed by the file's identity, so
 that every process sees a re-rendered page at once. Anything it cannot answer (a missing page,
-a non-normalised name, another URL) goes to Django.
+a non-normalised name, another URL, a ``Host`` that is not in ``ALLOWED_HOSTS``, a path the
+file system cannot name) goes to Django, which answers it as for any other URL (a 400 for a
+foreign host or a NUL, a 404, a redirect).
 """
 
 from __future__ import annotations
@@ -14,17 +16,21 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 from urllib.parse import parse_qs
 
+from django.http.request import split_domain_port, validate_host
+
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
 TEXT_HTML = "text/html"
-_OFFERS = (JSON_V1, HTML_V1, TEXT_HTML)
+#: What ``/simple/`` serves, in PyPI's order of preference: a tie goes to the first.
+_OFFERS = (TEXT_HTML, HTML_V1, JSON_V1)
+_OFFER_PARTS = tuple((offer, *offer.split("/", 1)) for offer in _OFFERS)
 _NORMALIZED = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SERIAL_HTML = re.compile(rb"<!--SERIAL (\d+)-->")
 
@@ -55,7 +61,7 @@ class PageCache:
         full = os.path.join(self.root, relpath)
         try:
             st = os.stat(full)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL or a surrogate the file system refuses
             return None
         ident = (st.st_ino, st.st_mtime_ns, st.st_size)
         hit = self._pages.get(relpath)
@@ -87,50 +93,74 @@ def _serial(relpath: str, body: bytes) -> str:
     return match.group(1).decode() if match else "0"
 
 
-def _parse_accept(accept: str) -> list[tuple[str, float]]:
-    out: list[tuple[str, float]] = []
+def _qvalue(text: str) -> float | None:
+    """A weight (``q=``) between 0 and 1, or None for anything else (the range is ignored)."""
+    try:
+        q = float(text)
+    except ValueError:
+        return None
+    return q if 0.0 <= q <= 1.0 else None  # NaN fails both comparisons
+
+
+def _parse_accept(accept: str) -> list[tuple[str, str, float]]:
+    """The media ranges of an ``Accept`` value as (type, subtype, weight), lower-cased;
+    malformed ranges are left out."""
+    out: list[tuple[str, str, float]] = []
     for part in accept.split(","):
-        fields = part.strip().split(";")
-        media = fields[0].strip().lower()
-        if not media:
+        fields = part.split(";")
+        kind, slash, sub = fields[0].strip().lower().partition("/")
+        if not slash or not kind or not sub or (kind == "*" and sub != "*"):
             continue
-        q = 1.0
+        q: float | None = 1.0
         for param in fields[1:]:
             key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        out.append((media, q))
+            if key.strip().lower() == "q":
+                q = _qvalue(value.strip())
+                break
+        if q is not None:
+            out.append((kind, sub, q))
     return out
+
+
+def _quality(kind: str, sub: str, ranges: list[tuple[str, str, float]]) -> float:
+    """The weight the client gives to ``kind/sub``: that of the most specific range matching
+    it (``type/sub`` over ``type/*`` over ``*/*``, RFC 9110 section 12.5.1); 0 if none does."""
+    best, q = 0, 0.0
+    for range_kind, range_sub, weight in ranges:
+        if range_kind == kind:
+            specificity = 3 if range_sub == sub else 2 if range_sub == "*" else 0
+        else:
+            specificity = 1 if range_kind == "*" else 0
+        if specificity > best:
+            best, q = specificity, weight
+    return q
 
 
 _negotiated: dict[str, str] = {}
 
 
 def negotiate(accept: str | None) -> str:
-    """Pick the served type (PEP 691): highest q wins, our preference order breaks ties;
-    nothing acceptable falls back to HTML, as PyPI does."""
+    """The type to serve for an ``Accept`` value (PEP 691), as PyPI chooses it.
+
+    PyPI (warehouse's ``_select_content_type``, WebOb's ``acceptable_offers``) weighs each type
+    it serves by the most specific media range that matches it, serves the heaviest, and breaks
+    ties in the order text/html, the v1 HTML type, the v1 JSON type. So ``*/*``, ``text/*``, no
+    ``Accept`` or nothing acceptable get text/html, and JSON is served only to a client that
+    names it and weighs it above the HTML types, as pip (``v1+json, v1+html; q=0.1, text/html;
+    q=0.01``) and uv (the same with ``q=0.2``) do. A client that got JSON for ``*/*`` would be
+    handed a format it may not read, where PyPI hands it HTML.
+    """
     if not accept:
         return TEXT_HTML
     cached = _negotiated.get(accept)
     if cached is not None:
         return cached
-    best: tuple[float, int, str] | None = None
-    for media, q in _parse_accept(accept):
-        if q <= 0:
-            continue
-        for rank, offer in enumerate(_OFFERS):
-            if (
-                media == offer
-                or media == "*/*"
-                or (media.endswith("/*") and offer.startswith(media[:-1]))
-            ):
-                candidate = (q, -rank if media != "*/*" else -10 - rank, offer)
-                if best is None or candidate > best:
-                    best = candidate
-    chosen = best[2] if best else TEXT_HTML
+    ranges = _parse_accept(accept)
+    chosen, best = TEXT_HTML, 0.0
+    for offer, kind, sub in _OFFER_PARTS:
+        q = _quality(kind, sub, ranges)
+        if q > best:
+            chosen, best = offer, q
     if len(_negotiated) < 1024:
         _negotiated[accept] = chosen
     return chosen
@@ -194,7 +224,7 @@ _CONTENT_TYPES = (
     (".whl", "application/zip"),
     (".zip", "application/zip"),
 )
-_KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/[^/]+$")
+_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/[^/]+")
 
 
 def package_content_type(filename: str) -> str:
@@ -207,12 +237,14 @@ def package_content_type(filename: str) -> str:
 def published_file(public_root: Path, key: str) -> tuple[str, os.stat_result] | None:
     """The published file for ``/packages/<key>`` and its ``stat``, or None: one ``stat``
     tells whether it is (still) published, and gives its size and identity."""
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         return None
     full = os.path.join(public_root, "packages", key)
     try:
         st = os.stat(full)
-    except OSError:  # not published, or unpublished meanwhile
+    except OSError:  # not published, or unpublished meanwhile (or a name too long)
+        return None
+    except ValueError:  # a NUL or a lone surrogate: no file has such a name
         return None
     return (full, st) if S_ISREG(st.st_mode) else None
 
@@ -245,36 +277,91 @@ SMALL_FILES_CACHED = 64 * 1024 * 1024
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def allowed_hosts_of(settings: Any) -> list[str]:
+    """The host names Django accepts (``HttpRequest.get_host``): ``ALLOWED_HOSTS``, or the
+    loopback names when it is empty and ``DEBUG`` is on."""
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not hosts:
+        hosts = [".localhost", "127.0.0.1", "[::1]"]
+    return hosts
+
+
 class FastPath:
     """The WSGI application: the simple pages and the published files, Django for the rest.
 
     :meth:`answer_without_django` is the part that needs neither Django nor I/O on the
     client's socket, so a server can call it on its event loop (see :mod:`bastion.serving`);
     :meth:`__call__` answers with it too, so that both always agree.
+
+    A request whose ``Host`` Django would refuse is left to Django, which answers 400 as for
+    any other URL: pages must not be served under a name the operator did not list (a cache
+    in front would keep them under that name). The verdict is kept per ``Host`` value, so the
+    check costs a dictionary look-up.
     """
 
-    def __init__(self, public_root: Path, django_app: WSGIApp) -> None:
+    def __init__(
+        self,
+        public_root: Path,
+        django_app: WSGIApp,
+        allowed_hosts: Sequence[str] | None = None,
+        use_x_forwarded_host: bool | None = None,
+    ) -> None:
         self.public_root = public_root
         self.django_app = django_app
         self.cache = PageCache(public_root)
         self._small: dict[str, tuple[tuple[int, int, int], _Headers, bytes]] = {}
         self._small_bytes = 0
+        if allowed_hosts is None or use_x_forwarded_host is None:
+            from django.conf import settings
+
+            if allowed_hosts is None:
+                allowed_hosts = allowed_hosts_of(settings)
+            if use_x_forwarded_host is None:
+                use_x_forwarded_host = bool(settings.USE_X_FORWARDED_HOST)
+        self.allowed_hosts = list(allowed_hosts)
+        self._forwarded_host = use_x_forwarded_host
+        self._hosts: dict[str, bool] = {}
+
+    def host_allowed(self, environ: dict[str, Any]) -> bool:
+        """Whether Django would accept the request's host (``HttpRequest.get_host``): the
+        ``Host`` header (``X-Forwarded-Host`` first with ``USE_X_FORWARDED_HOST``), else the
+        server's name, checked against ``ALLOWED_HOSTS`` with Django's own functions."""
+        host = environ.get("HTTP_X_FORWARDED_HOST") if self._forwarded_host else None
+        if host is None:
+            host = environ.get("HTTP_HOST")
+        if host is None:
+            name = environ.get("SERVER_NAME")
+            if name is None:
+                return False
+            host = f"{name}:{environ.get('SERVER_PORT', '')}"
+        allowed = self._hosts.get(host)
+        if allowed is None:
+            domain, _port = split_domain_port(host)
+            allowed = bool(domain) and validate_host(domain, self.allowed_hosts)
+            if len(self._hosts) >= 1024:  # forged hosts must not grow it without bound
+                self._hosts.clear()
+            self._hosts[host] = allowed
+        return allowed
 
     def answer_without_django(self, environ: dict[str, Any]) -> Response | None:
         """The whole response to a GET or HEAD of ``/simple/``, ``/simple/<name>/`` or a small
         published file (a PEP 658 ``.metadata`` file, a small wheel), body included (a HEAD's
         body is for its Content-Length: the server leaves it out), when the rendered pages and
         the public tree answer it; None when the request is for Django (another method or
-        path, a non-normalised name to redirect, a project without a page) or for a stream (a
-        file larger than :data:`SMALL_FILE`)."""
-        answer = self._answer(environ)
-        return None if isinstance(answer, _Stream) else answer
+        path, a non-normalised name to redirect, a project without a page, a host Django would
+        refuse) or for a stream (a file larger than :data:`SMALL_FILE`)."""
+        answer = self.answer_or_stream(environ)
+        return None if isinstance(answer, Stream) else answer
 
-    def _answer(self, environ: dict[str, Any]) -> Response | _Stream | None:
+    def answer_or_stream(self, environ: dict[str, Any]) -> Response | Stream | None:
+        """As :meth:`answer_without_django`, and a :class:`Stream` for a published file too
+        large to keep in memory (the server sends it from the file)."""
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             return None
         path: str = environ.get("PATH_INFO", "")
         if path.startswith("/packages/"):
+            if not self.host_allowed(environ):
+                return None
             return self._package(path[10:], environ.get("HTTP_IF_NONE_MATCH"))
         if not path.startswith("/simple/"):
             return None
@@ -286,13 +373,15 @@ class FastPath:
             name = rest[:-1]
         else:
             return None
+        if not self.host_allowed(environ):
+            return None
         qs = environ.get("QUERY_STRING", "")
         fmt = (parse_qs(qs).get("format") or [None])[0] if qs else None
         return simple_response(
             self.cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
         )
 
-    def _package(self, key: str, if_none_match: str | None) -> Response | _Stream | None:
+    def _package(self, key: str, if_none_match: str | None) -> Response | Stream | None:
         """A published file: its whole response when small or unchanged, else what to stream.
 
         One ``stat`` per request: it tells whether the file is (still) published, and a small
@@ -313,7 +402,7 @@ class FastPath:
         if if_none_match and package_etag(key) in [t.strip() for t in if_none_match.split(",")]:
             return 304, headers[2:], b""
         if st.st_size > SMALL_FILE:
-            return _Stream(full, headers)
+            return Stream(full, headers, st.st_size)
         if body is None:
             try:
                 with open(full, "rb") as fh:
@@ -336,11 +425,11 @@ class FastPath:
         self._small_bytes += len(entry[2])
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        answer = self._answer(environ)
+        answer = self.answer_or_stream(environ)
         if answer is None:
             return self.django_app(environ, start_response)
         head = environ.get("REQUEST_METHOD") == "HEAD"
-        if isinstance(answer, _Stream):
+        if isinstance(answer, Stream):
             start_response(_STATUS[200], answer.headers)
             if head:
                 return [b""]
@@ -354,15 +443,17 @@ class FastPath:
         return [b"" if head else body]
 
 
-@dataclass(frozen=True)
-class _Stream:
-    """A published file too large to answer from memory: streamed by a thread."""
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A published file too large to answer from memory: sent from the file."""
 
     path: str
     headers: list[tuple[str, str]]
+    size: int  # the Content-Length in ``headers``, as the file's stat gave it
 
 
 def make_fast_path(public_root: Path, django_app: WSGIApp) -> FastPath:
+    """The application in front of Django, with Django's settings (allowed hosts)."""
     return FastPath(public_root, django_app)
 
 
