@@ -179,6 +179,13 @@ BASTION_STRICT_SDIST_FILENAMES = config.env_bool("BASTION_STRICT_SDIST_FILENAMES
 # New files for a release older than this many days are refused, as on PyPI (0: never).
 BASTION_NEW_FILES_DAYS = config.env_int("BASTION_NEW_FILES_DAYS", 14)
 BASTION_SUSPICIOUS_ACTION = config.env("BASTION_SUSPICIOUS_ACTION", "publish") or "publish"
+# A scan that ran out of its time or parse budget is run once more with this many times those
+# budgets before the file is held for review (1: no retry; docs/scanning.md).
+BASTION_SCAN_RETRY_FACTOR = config.env_int("BASTION_SCAN_RETRY_FACTOR", 4)
+# The largest description (README) an upload may carry, in bytes, and the seconds the scan
+# task gives its rendering before showing it as plain text (bastion.packages.readme).
+BASTION_MAX_DESCRIPTION_SIZE = config.env_int("BASTION_MAX_DESCRIPTION_SIZE", 512 * 1024)
+BASTION_DESCRIPTION_RENDER_SECONDS = config.env_int("BASTION_DESCRIPTION_RENDER_SECONDS", 10)
 
 TASKS = {
     "default": {

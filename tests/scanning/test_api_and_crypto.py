@@ -16,13 +16,18 @@ def test_scan_result_json_shape(tmp_path: Path) -> None:
     path.write_bytes(sdist({"setup.py": PLAIN_SETUP}))
     result = scan_file(path, path.name)
     data = result.to_json()
-    assert set(data) == {"path", "verdict", "score", "findings", "seconds"}
+    assert set(data) == {"path", "verdict", "score", "complete", "gaps", "findings", "seconds"}
+    assert data["complete"] is True and data["gaps"] == []
     json.dumps(data)
 
 
 def test_file_object_and_threads() -> None:
-    data = sdist({"setup.py": PLAIN_SETUP, "demo/__init__.py": "import base64\n"
-                  "exec(base64.b64decode('cHJpbnQoMSk='))\n"})
+    data = sdist(
+        {
+            "setup.py": PLAIN_SETUP,
+            "demo/__init__.py": "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n",
+        }
+    )
     verdicts: list[str] = []
 
     def work() -> None:
@@ -44,8 +49,9 @@ from Crypto.Cipher import AES
 def sign(key, data):
     return crypto.sign(key, data, "sha256")
 """
-    result = scan_file(io.BytesIO(sdist({"setup.py": PLAIN_SETUP, "demo/__init__.py": code})),
-                       "demo-1.0.tar.gz")
+    result = scan_file(
+        io.BytesIO(sdist({"setup.py": PLAIN_SETUP, "demo/__init__.py": code})), "demo-1.0.tar.gz"
+    )
     rules = {f.rule: f for f in result.findings}
     assert result.verdict == "clean"
     assert rules["legacy-crypto-pyopenssl"].severity == "info"
@@ -56,8 +62,9 @@ def sign(key, data):
 
 def test_pycryptodome_is_not_pycrypto() -> None:
     code = "from Crypto.Cipher import AES\nfrom Crypto.Util.Padding import pad\n"
-    result = scan_file(io.BytesIO(sdist({"setup.py": PLAIN_SETUP, "demo/__init__.py": code})),
-                       "demo-1.0.tar.gz")
+    result = scan_file(
+        io.BytesIO(sdist({"setup.py": PLAIN_SETUP, "demo/__init__.py": code})), "demo-1.0.tar.gz"
+    )
     assert "legacy-crypto-pycrypto" not in {f.rule for f in result.findings}
 
 
@@ -66,7 +73,8 @@ def test_operator_yara_rules(tmp_path: Path) -> None:
     rules_dir.mkdir()
     (rules_dir / "local.yar").write_text(
         'rule corp_canary { meta: severity = "high" description = "internal canary string" '
-        'strings: $a = "CORP-CANARY-7" condition: $a }\n')
+        'strings: $a = "CORP-CANARY-7" condition: $a }\n'
+    )
     data = sdist({"setup.py": PLAIN_SETUP, "demo/__init__.py": "X = 'CORP-CANARY-7'\n"})
     result = scan_file(io.BytesIO(data), "demo-1.0.tar.gz", config=ScanConfig(rules_dir=rules_dir))
     hit = [f for f in result.findings if f.rule == "yara:corp_canary"]
@@ -75,7 +83,9 @@ def test_operator_yara_rules(tmp_path: Path) -> None:
 
 
 def test_survey_lists_called_functions() -> None:
-    code = "from OpenSSL import crypto\nk = crypto.load_privatekey(1, b'')\ncrypto.sign(k, b'', 'x')\n"
+    code = (
+        "from OpenSSL import crypto\nk = crypto.load_privatekey(1, b'')\ncrypto.sign(k, b'', 'x')\n"
+    )
     data = sdist({"setup.py": PLAIN_SETUP, "demo/__init__.py": code})
     usage = survey_archive(io.BytesIO(data), "OpenSSL.crypto")
     assert usage == {"OpenSSL.crypto": {"load_privatekey", "sign"}}

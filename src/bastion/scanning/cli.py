@@ -23,19 +23,25 @@ def register(subparsers: Any) -> None:
             "that cannot be read."
         ),
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="Archives to scan (.whl, .tar.gz, .zip).")
     p.add_argument(
-        "--json", action="store_true",
-        help="Print one JSON object per archive, one per line: path, verdict, score, findings, "
-             "seconds.",
+        "paths", nargs="+", metavar="PATH", help="Archives to scan (.whl, .tar.gz, .zip)."
     )
     p.add_argument(
-        "--rules-dir", type=Path, default=None,
+        "--json",
+        action="store_true",
+        help="Print one JSON object per archive, one per line: path, verdict, score, complete, "
+        "gaps, findings, seconds.",
+    )
+    p.add_argument(
+        "--rules-dir",
+        type=Path,
+        default=None,
         help=f"Folder of extra YARA rules (*.yar, *.yara) to use beside the bundled ones "
-             f"(default: ${RULES_DIR_ENV} when set).",
+        f"(default: ${RULES_DIR_ENV} when set).",
     )
     p.add_argument(
-        "--show-info", action="store_true",
+        "--show-info",
+        action="store_true",
         help="In the readable summary, also list info-level findings and advisories.",
     )
     p.set_defaults(handler=cmd_scan)
@@ -48,12 +54,18 @@ def register(subparsers: Any) -> None:
             "release, the functions of MODULE that their code calls."
         ),
     )
-    s.add_argument("--imports", required=True, metavar="MODULE",
-                   help="Module to look for, e.g. OpenSSL.crypto or pickle.")
-    s.add_argument("--json", action="store_true",
-                   help="Print one JSON object per file instead of a table.")
-    s.add_argument("--state", default="published",
-                   help="Which files to read, by state (default: published).")
+    s.add_argument(
+        "--imports",
+        required=True,
+        metavar="MODULE",
+        help="Module to look for, e.g. OpenSSL.crypto or pickle.",
+    )
+    s.add_argument(
+        "--json", action="store_true", help="Print one JSON object per file instead of a table."
+    )
+    s.add_argument(
+        "--state", default="published", help="Which files to read, by state (default: published)."
+    )
     s.set_defaults(handler=cmd_survey)
 
 
@@ -94,8 +106,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _print_summary(data: dict[str, Any], show_info: bool) -> None:
-    print(f"{data['path']}: {data['verdict'].upper()} (score {data['score']:g}, "
-          f"{data['seconds']:.2f}s)")
+    print(
+        f"{data['path']}: {data['verdict'].upper()} (score {data['score']:g}, "
+        f"{data['seconds']:.2f}s)"
+    )
+    if not data["complete"]:
+        # the verdict was decided without part of the archive: the index would hold the file
+        print(f"  INCOMPLETE scan: {len(data['gaps'])} part(s) not examined")
+        for gap in data["gaps"][:10]:
+            where = f" ({gap['file']})" if gap["file"] else ""
+            print(f"    - {gap['kind']}: {gap['message']}{where}")
     shown = 0
     for f in data["findings"]:
         if f["severity"] == "info" and not show_info:

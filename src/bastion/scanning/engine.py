@@ -2,36 +2,77 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from bastion.archives import Archive, ArchiveError, open_archive
+from bastion.archives import Archive, ArchiveError, Member, Problem, open_archive
 from bastion.scanning.config import DEFAULT_CONFIG, ScanConfig
 from bastion.scanning.legacy_crypto import legacy_crypto_findings
-from bastion.scanning.result import Finding, ScanResult, Severity, decide
+from bastion.scanning.result import Finding, Gap, GapKind, ScanResult, Severity, decide
 from bastion.scanning.rules import archive as archive_rules
 from bastion.scanning.rules.combine import STEAL, python_findings
 from bastion.scanning.rules.evidence import FileEvidence
 from bastion.scanning.rules.pyfacts import analyse, role_of
+from bastion.scanning.stream import (
+    TOKEN_FACTS,
+    Compactor,
+    TokenHit,
+    literal_pattern,
+    pth_code_line,
+    stream_archive_member,
+)
 from bastion.scanning.yara_rules import YaraHit, compiled_rules, match
 
 PY_SUFFIXES = (".py", ".pyw", ".pyi")
 SMALL_PACKAGE_FILES = 6
 SCRIPT_SUFFIXES = (".sh", ".bash", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".hta", ".psm1")
-LIBRARY_FACTS = ("browser", "discord-token", "wallet", "clipper", "revshell", "persistence",
-                 "webhook", "embedded-exe", "shell-download", "creds", "anti-analysis")
-MODULE_LOADER_BYTES = re.compile(rb"zipimporter|FileLoader|load_compiled|load_source|"
-                                 rb"spec_from_file_location|load_dynamic")
-SHELL_IDENTITY_BYTES = re.compile(rb"\$\((?:whoami|hostname|id)\)|`(?:whoami|hostname|id)`|"
-                                  rb"%(?:USERNAME|COMPUTERNAME|USERDOMAIN)%")
-TAIL_BYTES = 1024 * 1024
-MAX_TAIL_READ = 64 * 1024 * 1024
-PRIVATE_IP = re.compile(rb"://(127\.|0\.0\.0\.0|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)")
+LIBRARY_FACTS = (
+    "browser",
+    "discord-token",
+    "wallet",
+    "clipper",
+    "revshell",
+    "persistence",
+    "webhook",
+    "embedded-exe",
+    "shell-download",
+    "creds",
+    "anti-analysis",
+)
+MODULE_LOADER_BYTES = literal_pattern(
+    rb"zipimporter|FileLoader|load_compiled|load_source|spec_from_file_location|load_dynamic",
+    b"zipimporter",
+    b"FileLoader",
+    b"load_compiled",
+    b"load_source",
+    b"spec_from_file_location",
+    b"load_dynamic",
+)
+SHELL_IDENTITY_BYTES = literal_pattern(
+    rb"\$\((?:whoami|hostname|id)\)|`(?:whoami|hostname|id)`|%(?:USERNAME|COMPUTERNAME|USERDOMAIN)%",
+    b"whoami",
+    b"hostname",
+    b"$(id)",
+    b"`id`",
+    b"%USERNAME%",
+    b"%COMPUTERNAME%",
+    b"%USERDOMAIN%",
+    prefixes=False,
+)
+# Python files with more code than this are parsed after all smaller ones: payloads are small,
+# generated code is large, and the parse budget should reach the small files first.
+DEFER_PARSE_BYTES = 256 * 1024
+PRIVATE_IP = re.compile(
+    rb"://(127\.|0\.0\.0\.0|10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.)"
+)
 
 
 def scan_file(
@@ -50,6 +91,7 @@ def scan_file(
     if filename is None:
         filename = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<archive>"
     findings: list[Finding] = []
+    gaps: list[Gap] = []
     try:
         rules = compiled_rules(cfg.rules_dir)
     except Exception as exc:  # a broken operator rule must not stop scanning
@@ -58,25 +100,65 @@ def scan_file(
     try:
         archive = open_archive(source, cfg.limits)
     except ArchiveError as exc:
-        findings.append(Finding(
-            "archive-unreadable", Severity.MEDIUM,
-            f"The file cannot be read as a wheel or sdist: {exc}", os.path.basename(filename)))
-        return _result(findings, started, filename)
+        findings.append(
+            Finding(
+                "archive-unreadable",
+                Severity.MEDIUM,
+                f"The file cannot be read as a wheel or sdist: {exc}",
+                os.path.basename(filename),
+            )
+        )
+        gaps.append(Gap(GapKind.UNREADABLE, f"the archive cannot be read: {exc}"))
+        return _result(findings, started, filename, gaps)
     except OSError as exc:
-        findings.append(Finding("archive-unreadable", Severity.MEDIUM,
-                                f"The file cannot be read: {exc}", os.path.basename(filename)))
-        return _result(findings, started, filename)
+        findings.append(
+            Finding(
+                "archive-unreadable",
+                Severity.MEDIUM,
+                f"The file cannot be read: {exc}",
+                os.path.basename(filename),
+            )
+        )
+        gaps.append(Gap(GapKind.UNREADABLE, f"the file cannot be read: {exc}"))
+        return _result(findings, started, filename, gaps)
     with archive:
-        findings.extend(_scan_archive(archive, filename, rules, cfg, started))
-    return _result(findings, started, filename)
+        findings.extend(_scan_archive(archive, filename, rules, cfg, started, gaps))
+    return _result(findings, started, filename, gaps)
 
 
-def _result(findings: list[Finding], started: float, filename: str) -> ScanResult:
+def _result(findings: list[Finding], started: float, filename: str, gaps: list[Gap]) -> ScanResult:
     findings = _dedupe(findings)
     verdict, score = decide(findings)
     order = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2, Severity.INFO: 3}
     findings.sort(key=lambda f: (f.advisory, order[f.severity], f.file or "", f.line or 0))
-    return ScanResult(verdict, score, findings, time.perf_counter() - started, filename)
+    seen: set[tuple[GapKind, str | None]] = set()
+    unique: list[Gap] = []
+    for gap in gaps:
+        if (gap.kind, gap.file) not in seen:
+            seen.add((gap.kind, gap.file))
+            unique.append(gap)
+    return ScanResult(verdict, score, findings, time.perf_counter() - started, filename, unique)
+
+
+# Reader problems that leave part of the archive unexamined.
+PROBLEM_GAPS: dict[str, GapKind] = {
+    "time-limit": GapKind.TIME,
+    "member-too-large": GapKind.SIZE,
+    "total-too-large": GapKind.SIZE,
+    "too-many-members": GapKind.SIZE,
+    "corrupt-member": GapKind.UNREADABLE,
+    "encrypted": GapKind.UNREADABLE,
+    "unsupported-compression": GapKind.UNREADABLE,
+    # local headers and central directory disagree: what was scanned (zipfile's view) may not
+    # be what an installer that reads the zip otherwise unpacks
+    "zip-confusion": GapKind.UNREADABLE,
+}
+
+
+def _problem_gaps(problems: list[Problem]) -> list[Gap]:
+    return [
+        Gap(PROBLEM_GAPS[p.code], p.message, p.member) for p in problems if p.code in PROBLEM_GAPS
+    ]
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -125,19 +207,37 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _yara_facts(ev: FileEvidence, data: bytes, hits: list[YaraHit], out: list[Finding]) -> None:
+def _yara_facts(
+    ev: FileEvidence,
+    data: bytes,
+    hits: list[YaraHit],
+    out: list[Finding],
+    line_offset: int = 0,
+) -> bool:
+    """Turn YARA hits into facts (and operator rules into findings); False when YARA gave up
+    on these bytes (its time limit), which leaves them unexamined by the byte rules."""
+    examined = True
     for hit in hits:
         fact = hit.meta.get("fact")
         if hit.rule == "yara-timeout":
+            examined = False
             continue
         if not fact:  # an operator's rule: a finding in its own right
             sev_name = str(hit.meta.get("severity", "medium")).lower()
-            sev = Severity(sev_name) if sev_name in Severity.__members__.values() else Severity.MEDIUM
-            line = _line_of(data, hit.offset) if ev.filetype != "binary" else None
-            out.append(Finding(
-                f"yara:{hit.rule}", sev,
-                str(hit.meta.get("description") or f"Matches YARA rule {hit.rule}."),
-                ev.path, line, ev.excerpt(line) if line else None))
+            sev = (
+                Severity(sev_name) if sev_name in Severity.__members__.values() else Severity.MEDIUM
+            )
+            line = line_offset + _line_of(data, hit.offset) if ev.filetype != "binary" else None
+            out.append(
+                Finding(
+                    f"yara:{hit.rule}",
+                    sev,
+                    str(hit.meta.get("description") or f"Matches YARA rule {hit.rule}."),
+                    ev.path,
+                    line,
+                    ev.excerpt(line) if line else None,
+                )
+            )
             continue
         instances = hit.instances
         if fact == "url-ip":
@@ -146,7 +246,8 @@ def _yara_facts(ev: FileEvidence, data: bytes, hits: list[YaraHit], out: list[Fi
                 continue
         offset = instances[0][0] if instances else 0
         detail = instances[0][1].decode("utf-8", "replace") if instances else ""
-        ev.add(str(fact), _line_of(data, offset), detail)
+        ev.add(str(fact), line_offset + _line_of(data, offset), detail)
+    return examined
 
 
 def _worth_parsing(ev: FileEvidence, small: bool, data: bytes = b"") -> bool:
@@ -167,19 +268,207 @@ def _worth_parsing(ev: FileEvidence, small: bool, data: bytes = b"") -> bool:
     return ev.has("hint-net") and ev.has("hint-proc")
 
 
-def _python_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig, small: bool) -> None:
-    if len(data) > cfg.max_python_bytes:
-        # too large to parse: code that runs at install or import time is still searched for
-        # tokens, so padding a setup.py past the limit does not hide its payload
-        if ev.role in ("setup", "init", "pth"):
-            _token_facts(ev, data)
+@dataclass
+class _Progress:
+    """What one scan has spent and what it has not examined."""
+
+    parse_left: int  # bytes of Python the archive may still have parsed
+    deadline: float  # time.perf_counter() at which the scan stops
+    gaps: list[Gap] = field(default_factory=list)
+    # large files parsed after the loop over members, smallest first: (evidence, code, tokens)
+    deferred: list[tuple[FileEvidence, bytes, list[TokenHit] | None]] = field(default_factory=list)
+    deferred_bytes: int = 0
+    out_of_time: bool = False
+
+    def time_gap(self, findings: list[Finding], where: str | None) -> None:
+        if not self.out_of_time:
+            self.out_of_time = True
+            findings.append(
+                Finding(
+                    "scan-time-limit",
+                    Severity.MEDIUM,
+                    "The scan stopped before the end of the archive: it took longer than allowed.",
+                    where,
+                )
+            )
+        self.gaps.append(Gap(GapKind.TIME, "the scan's time budget ran out", where))
+
+
+def _apply_tokens(
+    ev: FileEvidence, tokens: list[TokenHit] | None, code: bytes | None, why: str
+) -> None:
+    """Token facts for code that is not parsed: from the whole-member stream when there was
+    one, else from the bytes at hand."""
+    if tokens is not None:
+        for hit in tokens:
+            ev.add(hit.kind, hit.line, f"{why} {hit.detail}")
+    elif code is not None:
+        _token_facts(ev, code, why)
+
+
+def _examine_whole(
+    ev: FileEvidence,
+    archive: Archive,
+    member: Member,
+    head: bytes,
+    rules: object,
+    cfg: ScanConfig,
+    small: bool,
+    worth_parsing: Callable[[], bool],
+    progress: _Progress,
+    findings: list[Finding],
+) -> tuple[bytes | None, list[TokenHit] | None, bool]:
+    """Stream a code file larger than what was read or may be parsed, start to end.
+
+    Returns its compacted code (comment-only and blank lines emptied; None when what remains
+    is still over ``max_python_bytes``, when the member could not be read to its end, or when
+    the rules do not need it parsed), the first hit of each token kind, and whether the member
+    was read to its end (if not, the gap is recorded here). The YARA rules also see every
+    chunk past the ``head`` the loop matched already.
+
+    Compacting costs about as much as the rest of the pass, so a library module of a larger
+    package, which is parsed only when its bytes show hints, is compacted in a second pass
+    when the first one found them.
+    """
+    keep = pth_code_line if ev.filetype == "pth" else None
+    compact_now = small or ev.role not in ("module", "test")
+    compactor = Compactor(cfg.max_python_bytes, keep=keep) if compact_now else None
+    yara_complete = True
+
+    def on_chunk(offset: int, first_line: int, buffer: bytes) -> None:
+        nonlocal yara_complete
+        if offset + len(buffer) > len(head):
+            hits = match(rules, buffer)
+            yara_complete &= _yara_facts(ev, buffer, hits, findings, first_line - 1)
+
+    if member.size <= len(head):  # read whole already: compact it without reading again
+        if not (compact_now or worth_parsing()):
+            return None, [], True  # neither parsed nor searched: the rules do not need it
+        tokens: list[TokenHit] = []
+        for kind, pattern in TOKEN_FACTS:
+            m = pattern.search(head)
+            if m:
+                tokens.append(TokenHit(kind, _line_of(head, m.start()), m.group().decode()))
+        compactor = Compactor(cfg.max_python_bytes, keep=keep)
+        compactor.feed(head)
+        return compactor.close(), tokens, True
+    streamed = stream_archive_member(
+        archive,
+        member.name,
+        compactor=compactor,
+        deadline=progress.deadline,
+        on_chunk=on_chunk,
+        tokens=compact_now,  # a module not compacted now gets its tokens with its compaction
+    )
+    if streamed.error is not None:
+        findings.append(
+            Finding(
+                "archive-corrupt-member",
+                Severity.MEDIUM,
+                f"A member cannot be read to its end: {streamed.error}",
+                member.name,
+            )
+        )
+        progress.gaps.append(
+            Gap(GapKind.UNREADABLE, f"cannot be read to its end ({streamed.error})", member.name)
+        )
+    if streamed.out_of_time:
+        progress.time_gap(findings, member.name)
+    if streamed.too_large:
+        progress.gaps.append(
+            Gap(GapKind.SIZE, "read up to the member size limit only", member.name)
+        )
+    if not yara_complete:
+        progress.gaps.append(Gap(GapKind.TIME, "the byte rules timed out", member.name))
+    read_whole = not (streamed.error or streamed.out_of_time or streamed.too_large)
+    code, tokens = streamed.code, streamed.tokens
+    if read_whole and compactor is None and worth_parsing():
+        again = stream_archive_member(
+            archive,
+            member.name,
+            compactor=Compactor(cfg.max_python_bytes, keep=keep),
+            deadline=progress.deadline,
+        )
+        if again.out_of_time:
+            progress.time_gap(findings, member.name)
+        elif again.error or again.too_large:  # it was read whole a moment ago
+            progress.gaps.append(
+                Gap(GapKind.UNREADABLE, "cannot be read a second time", member.name)
+            )
+        code, tokens = again.code, again.tokens
+        read_whole = not (again.error or again.out_of_time or again.too_large)
+    return code, tokens, read_whole
+
+
+def _python_evidence(
+    ev: FileEvidence,
+    code: bytes | None,
+    tokens: list[TokenHit] | None,
+    data: bytes,
+    worth_parsing: bool,
+    cfg: ScanConfig,
+    progress: _Progress,
+    findings: list[Finding],
+) -> None:
+    """Parse a Python file if the rules need it, within the archive's parse budget.
+
+    ``code`` is what to parse (the file, or its compacted code when it was streamed; None
+    when even that is over ``max_python_bytes``), ``tokens`` the stream's token hits and
+    ``data`` the head the byte rules saw; ``worth_parsing`` says whether the rules need it
+    parsed. A file the rules need parsed that cannot be (too large, or the budget is spent)
+    is searched for tokens instead, and leaves a gap.
+    """
+    if not worth_parsing:
         return
-    if not _worth_parsing(ev, small, data):
+    if code is None:
+        _apply_tokens(ev, tokens, data, "(too large to parse)")
+        _parse_gap(
+            ev,
+            findings,
+            progress,
+            f"more than {cfg.max_python_bytes} bytes of code once comments and blank "
+            "lines are left out",
+        )
         return
-    py = analyse(data, ev.path)
+    if len(code) > DEFER_PARSE_BYTES:
+        if progress.deferred_bytes + len(code) <= progress.parse_left:
+            progress.deferred.append((ev, code, tokens))
+            progress.deferred_bytes += len(code)
+            return
+        _apply_tokens(ev, tokens, code, "(not parsed: parse budget spent)")
+        _parse_gap(ev, findings, progress, "the archive's parse budget was spent")
+        return
+    _parse(ev, code, tokens, progress, findings)
+
+
+def _parse_gap(ev: FileEvidence, findings: list[Finding], progress: _Progress, why: str) -> None:
+    findings.append(
+        Finding(
+            "unparsed-code",
+            Severity.INFO,
+            f"Not parsed ({why}): searched for tokens and byte patterns only.",
+            ev.path,
+        )
+    )
+    progress.gaps.append(Gap(GapKind.PARSE, f"not parsed: {why}", ev.path))
+
+
+def _parse(
+    ev: FileEvidence,
+    code: bytes,
+    tokens: list[TokenHit] | None,
+    progress: _Progress,
+    findings: list[Finding],
+) -> None:
+    if len(code) > progress.parse_left:
+        _apply_tokens(ev, tokens, code, "(not parsed: parse budget spent)")
+        _parse_gap(ev, findings, progress, "the archive's parse budget was spent")
+        return
+    progress.parse_left -= len(code)
+    py = analyse(code, ev.path)
     ev.py = py
     if py.syntax_error is not None:
-        _token_facts(ev, data)
+        _apply_tokens(ev, tokens, code, "(file does not parse)")
     for fact in py.facts:
         ev.add(fact.kind, fact.line, fact.detail)
     if py.install_overrides:
@@ -193,8 +482,44 @@ def _python_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig, small: bool
             break
 
 
+def _payload_facts(ev: FileEvidence, rules: object) -> None:
+    """Byte rules over what the analyser decoded statically from the file's literals."""
+    if ev.py is None:
+        return
+    for line, payload in ev.py.payloads:
+        for hit in match(rules, payload):
+            fact = hit.meta.get("fact")
+            if fact and not (
+                fact == "url-ip" and all(PRIVATE_IP.search(i[1]) for i in hit.instances)
+            ):
+                ev.add(str(fact), line, "in decoded data: " + hit.rule)
+
+
+def _parse_deferred(
+    progress: _Progress, rules: object, findings: list[Finding], held_already: bool
+) -> None:
+    """Parse the large files left for last, smallest first, while budget and time allow."""
+    for ev, code, tokens in sorted(progress.deferred, key=lambda item: len(item[1])):
+        if held_already:
+            _apply_tokens(ev, tokens, code, "(not parsed: the file is held already)")
+            _parse_gap(ev, findings, progress, "the evidence found already holds the file")
+            continue
+        if progress.out_of_time or time.perf_counter() > progress.deadline:
+            _apply_tokens(ev, tokens, code, "(not parsed: out of time)")
+            progress.time_gap(findings, ev.path)
+            continue
+        _parse(ev, code, tokens, progress, findings)
+        _payload_facts(ev, rules)
+    progress.deferred = []
+
+
 def _scan_archive(
-    archive: Archive, filename: str, rules: object, cfg: ScanConfig, started: float
+    archive: Archive,
+    filename: str,
+    rules: object,
+    cfg: ScanConfig,
+    started: float,
+    gaps: list[Gap],
 ) -> list[Finding]:
     findings = archive_rules.problem_findings(archive.problems)
     n_problems = len(archive.problems)
@@ -202,11 +527,12 @@ def _scan_archive(
         m.name.endswith(".dist-info/WHEEL") for m in archive.members
     )
     prefix = _strip_top(archive.names)
-    deadline = started + cfg.max_seconds
+    progress = _Progress(parse_left=cfg.max_parse_bytes, deadline=started + cfg.max_seconds)
     library_files = sum(
-        1 for m in archive.members
-        if m.name.endswith(PY_SUFFIXES) and role_of(
-            m.name[len(prefix):] if prefix else m.name, is_wheel) in ("module", "init")
+        1
+        for m in archive.members
+        if m.name.endswith(PY_SUFFIXES)
+        and role_of(m.name[len(prefix) :] if prefix else m.name, is_wheel) in ("module", "init")
     )
     small = 0 < library_files <= SMALL_PACKAGE_FILES
     evidence: list[FileEvidence] = []
@@ -215,12 +541,12 @@ def _scan_archive(
     wheel_text = ""
     code_bytes = 0  # what the package's own library modules hold, comments and blanks aside
     for member, data in archive.iter_files(cfg.max_file_bytes):
-        if time.perf_counter() > deadline:
-            findings.append(Finding("scan-time-limit", Severity.MEDIUM,
-                                    "The scan stopped before the end of the archive: it took "
-                                    "longer than allowed.", member.name))
+        if time.perf_counter() > progress.deadline:
+            progress.time_gap(findings, member.name)
             break
-        rel = member.name[len(prefix):] if prefix and member.name.startswith(prefix) else member.name
+        rel = (
+            member.name[len(prefix) :] if prefix and member.name.startswith(prefix) else member.name
+        )
         head = data[:1024]
         member_out, bkind = archive_rules.member_findings(member, head, is_wheel)
         findings.extend(member_out)
@@ -232,41 +558,59 @@ def _scan_archive(
             metadata_text.append(data.decode("utf-8", "replace"))
         if is_wheel and base == "WHEEL" and rel.count("/") == 1 and len(data) < 10_000:
             wheel_text = data.decode("utf-8", "replace")
-        role = role_of(rel, is_wheel) if ftype in ("python", "pth") else (
-            "test" if role_of(rel) == "test" else "data")
+        role = (
+            role_of(rel, is_wheel)
+            if ftype in ("python", "pth")
+            else ("test" if role_of(rel) == "test" else "data")
+        )
         ev = FileEvidence(member.name, rel, role, ftype)
-        if code_bytes < NO_CODE_BYTES and role != "test" and (
-            (ftype == "python" and role in ("module", "init"))
-            or rel.lower().endswith(NATIVE_SOURCES)
+        if (
+            code_bytes < NO_CODE_BYTES
+            and role != "test"
+            and (
+                (ftype == "python" and role in ("module", "init"))
+                or rel.lower().endswith(NATIVE_SOURCES)
+            )
         ):
             code_bytes += _code_size(data)
         if ftype in ("python", "pth", "script"):
             ev.text = data[: cfg.max_python_bytes].decode("utf-8", "replace")
         hits = match(rules, data) if ftype != "binary" else []
-        _yara_facts(ev, data, hits, findings)
-        if ftype == "python":
-            _python_evidence(ev, data, cfg, small)
-            if role in ("setup", "init") and member.size > len(data):
-                # only the head of a huge install/import-time file was read: its end is where a
-                # payload padded past the read limit sits, so search that too
-                try:
-                    whole = archive.read(member.name, min(member.size, MAX_TAIL_READ))
-                except Exception:  # reading problems are recorded by the archive
-                    whole = b""
-                start = max(0, len(whole) - TAIL_BYTES)
-                _token_facts(ev, whole[start:], "(end of a file too large to read whole)",
-                             whole.count(b"\n", 0, start))
-        elif ftype == "pth":
-            _pth_evidence(ev, data, cfg)
-        if ev.py is not None:
-            for line, payload in ev.py.payloads:
-                for hit in match(rules, payload):
-                    fact = hit.meta.get("fact")
-                    if fact and not (fact == "url-ip" and all(
-                        PRIVATE_IP.search(i[1]) for i in hit.instances
-                    )):
-                        ev.add(str(fact), line, "in decoded data: " + hit.rule)
+        if not _yara_facts(ev, data, hits, findings):
+            progress.gaps.append(Gap(GapKind.TIME, "the byte rules timed out", member.name))
+        if ftype in ("python", "pth"):
+            # Code that runs on install or import is examined whatever its size: a file larger
+            # than what was read, or than may be parsed, is streamed to its end.
+            code: bytes | None = data
+            tokens: list[TokenHit] | None = None
+            read_whole = True
+            # asked once the byte rules have seen the whole file (its hints decide)
+            worth = functools.cache(lambda ev=ev, data=data: _worth_parsing(ev, small, data))
+            if member.size > len(data) or len(data) > cfg.max_python_bytes:
+                code, tokens, read_whole = _examine_whole(
+                    ev, archive, member, data, rules, cfg, small, worth, progress, findings
+                )
+                if code is not None:  # its lines are the file's: excerpts stay right
+                    ev.text = code.decode("utf-8", "replace")
+            if not read_whole:  # the gap is recorded; what was read gave its tokens
+                _apply_tokens(ev, tokens, None, "(not read to its end)")
+                if ftype == "pth":
+                    ev.add("pth-import", 1, "(not read to its end)")
+            elif ftype == "python":
+                _python_evidence(ev, code, tokens, data, worth(), cfg, progress, findings)
+                _payload_facts(ev, rules)
+            else:
+                _pth_evidence(ev, code, tokens, cfg, progress, findings)
+                _payload_facts(ev, rules)
         evidence.append(ev)
+    if progress.deferred:
+        # Parsing megabytes of deferred code costs seconds; once the evidence holds the file
+        # anyway, that time buys a moderator nothing (smaller files are parsed for the record).
+        costly = progress.deferred_bytes > cfg.max_python_bytes
+        _parse_deferred(
+            progress, rules, findings, held_already=costly and _holds(findings, evidence)
+        )
+    gaps.extend(progress.gaps)
     # In a package with very little code, every module is close to the surface: entry points
     # and the package's own imports reach it directly, and there is no large legitimate code
     # base to explain a behaviour. Such modules are weighed like import-time code.
@@ -274,8 +618,12 @@ def _scan_archive(
     if small and setup is not None and setup.text and setup.has("proc", "exec", "exec-file"):
         for e in evidence:
             base = e.relpath.rsplit("/", 1)[-1]
-            if (e.filetype == "python" and e.role != "setup" and base != "__init__.py"
-                    and base in setup.text):
+            if (
+                e.filetype == "python"
+                and e.role != "setup"
+                and base != "__init__.py"
+                and base in setup.text
+            ):
                 e.role = "setup"
     if small:
         for e in evidence:
@@ -283,6 +631,7 @@ def _scan_archive(
                 e.role = "init"
     if len(archive.problems) > n_problems:  # time-limit or unreadable members found while reading
         findings.extend(archive_rules.problem_findings(archive.problems[n_problems:]))
+    gaps.extend(_problem_gaps(archive.problems))
 
     for ev in evidence:
         if ev.filetype in ("python", "pth"):
@@ -291,17 +640,29 @@ def _scan_archive(
                 findings.extend(legacy_crypto_findings(ev.py, ev.path, metadata_text))
         elif ev.filetype == "script" and ev.has("shell-download", "revshell", "persistence"):
             w = ev.where("shell-download", "revshell", "persistence")
-            findings.append(Finding(
-                "script-dropper", Severity.MEDIUM if ev.role != "test" else Severity.LOW,
-                "A shell or batch script downloads and runs something, opens a shell or "
-                "installs itself to start with the system.",
-                ev.path, w.line if w else None, ev.excerpt(w.line) if w else None))
+            findings.append(
+                Finding(
+                    "script-dropper",
+                    Severity.MEDIUM if ev.role != "test" else Severity.LOW,
+                    "A shell or batch script downloads and runs something, opens a shell or "
+                    "installs itself to start with the system.",
+                    ev.path,
+                    w.line if w else None,
+                    ev.excerpt(w.line) if w else None,
+                )
+            )
         elif ev.has("webhook") and ev.role != "test":
             w = ev.where("webhook")
-            findings.append(Finding(
-                "hardcoded-webhook", Severity.MEDIUM,
-                "Contains a Discord webhook or Telegram bot token.", ev.path,
-                w.line if w else None, w.detail[:120] if w else None))
+            findings.append(
+                Finding(
+                    "hardcoded-webhook",
+                    Severity.MEDIUM,
+                    "Contains a Discord webhook or Telegram bot token.",
+                    ev.path,
+                    w.line if w else None,
+                    w.detail[:120] if w else None,
+                )
+            )
     findings.extend(_archive_level(evidence, binaries, is_wheel, small))
     findings.extend(_placeholder_findings(evidence, code_bytes < NO_CODE_BYTES))
     findings.extend(_stdlib_lookalike_imports(evidence))
@@ -310,10 +671,35 @@ def _scan_archive(
     return findings
 
 
+def _holds(findings: list[Finding], evidence: list[FileEvidence]) -> bool:
+    """Whether the evidence gathered so far already makes the archive malicious (held)."""
+    if any(f.severity is Severity.HIGH and not f.advisory for f in findings):
+        return True
+    return any(
+        f.severity is Severity.HIGH
+        for ev in evidence
+        if ev.filetype in ("python", "pth")
+        for f in python_findings(ev)
+    )
+
+
 NO_CODE_BYTES = 200
 # sources of compiled code: a package built from them has code even without Python modules
-NATIVE_SOURCES = (".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".rs", ".go",
-                  ".f", ".f90", ".zig")
+NATIVE_SOURCES = (
+    ".c",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".h",
+    ".hpp",
+    ".pyx",
+    ".pxd",
+    ".rs",
+    ".go",
+    ".f",
+    ".f90",
+    ".zig",
+)
 COMMENT_LINE = re.compile(rb"^\s*(#.*)?$", re.MULTILINE)
 
 
@@ -335,33 +721,75 @@ def _placeholder_findings(evidence: list[FileEvidence], no_code: bool) -> list[F
     out: list[Finding] = []
     w = setup.where("install-hook-proc")
     if w is not None:
-        out.append(Finding(
-            "install-hook-without-code", Severity.HIGH,
-            "A package with no code of its own starts a program from its install command: "
-            "installing it is all it is for.", setup.path, w.line, setup.excerpt(w.line)))
+        out.append(
+            Finding(
+                "install-hook-without-code",
+                Severity.HIGH,
+                "A package with no code of its own starts a program from its install command: "
+                "installing it is all it is for.",
+                setup.path,
+                w.line,
+                setup.excerpt(w.line),
+            )
+        )
     w = setup.where("blocks-install")
     if w is not None:
-        out.append(Finding(
-            "name-placeholder", Severity.HIGH,
-            "A package with no code whose setup.py lets the archive be built but makes every "
-            "installation fail: a placeholder that holds a name (dependency confusion).",
-            setup.path, w.line, setup.excerpt(w.line) or w.detail[:160]))
+        out.append(
+            Finding(
+                "name-placeholder",
+                Severity.HIGH,
+                "A package with no code whose setup.py lets the archive be built but makes every "
+                "installation fail: a placeholder that holds a name (dependency confusion).",
+                setup.path,
+                w.line,
+                setup.excerpt(w.line) or w.detail[:160],
+            )
+        )
     return out
 
 
 # Python 2's standard library, still imported by code that supports both
-PY2_STDLIB = frozenset({
-    "Queue", "urllib2", "ConfigParser", "commands", "sets", "httplib", "urlparse", "cPickle",
-    "StringIO", "cStringIO", "HTMLParser", "cookielib", "Tkinter", "thread", "exceptions",
-    "md5", "sha", "SocketServer", "BaseHTTPServer", "SimpleHTTPServer", "xmlrpclib",
-    "htmlentitydefs", "robotparser", "dummy_thread", "copy_reg", "repr", "anydbm", "whichdb",
-})
+PY2_STDLIB = frozenset(
+    {
+        "Queue",
+        "urllib2",
+        "ConfigParser",
+        "commands",
+        "sets",
+        "httplib",
+        "urlparse",
+        "cPickle",
+        "StringIO",
+        "cStringIO",
+        "HTMLParser",
+        "cookielib",
+        "Tkinter",
+        "thread",
+        "exceptions",
+        "md5",
+        "sha",
+        "SocketServer",
+        "BaseHTTPServer",
+        "SimpleHTTPServer",
+        "xmlrpclib",
+        "htmlentitydefs",
+        "robotparser",
+        "dummy_thread",
+        "copy_reg",
+        "repr",
+        "anydbm",
+        "whichdb",
+    }
+)
 STDLIB_NAMES = frozenset(sys.stdlib_module_names) | PY2_STDLIB
 # what a typo of a standard module looks like: socket -> sockets, subprocesss, subporcess
-LOOKALIKE_TARGETS = tuple(sorted(
-    n for n in sys.stdlib_module_names
-    if not n.startswith("_") and len(n) >= 4 and n not in ("test", "this", "antigravity")
-))
+LOOKALIKE_TARGETS = tuple(
+    sorted(
+        n
+        for n in sys.stdlib_module_names
+        if not n.startswith("_") and len(n) >= 4 and n not in ("test", "this", "antigravity")
+    )
+)
 
 
 def stdlib_lookalike(name: str) -> str | None:
@@ -375,9 +803,13 @@ def stdlib_lookalike(name: str) -> str | None:
             or any(low == target[:i] + target[i] + target[i:] for i in range(len(target)))
         ):
             return target
-        if len(low) == len(target) and low != target and any(
-            low == target[:i] + target[i + 1] + target[i] + target[i + 2:]
-            for i in range(len(target) - 1)
+        if (
+            len(low) == len(target)
+            and low != target
+            and any(
+                low == target[:i] + target[i + 1] + target[i] + target[i + 2 :]
+                for i in range(len(target) - 1)
+            )
         ):
             return target
     return None
@@ -407,11 +839,17 @@ def _stdlib_lookalike_imports(evidence: list[FileEvidence]) -> list[Finding]:
             if e.text:
                 m = re.search(rf"(?m)^\s*(?:import|from)\s+{re.escape(top)}\b", e.text)
                 line = e.text.count("\n", 0, m.start()) + 1 if m else None
-            return [Finding(
-                "stdlib-lookalike-import", Severity.HIGH if e.role != "module" else Severity.MEDIUM,
-                f"Imports {top!r}, a look-alike of the standard library's {target!r} that the "
-                "package does not contain: a typosquatted package carries the code.",
-                e.path, line, e.excerpt(line) if line else None)]
+            return [
+                Finding(
+                    "stdlib-lookalike-import",
+                    Severity.HIGH if e.role != "module" else Severity.MEDIUM,
+                    f"Imports {top!r}, a look-alike of the standard library's {target!r} that the "
+                    "package does not contain: a typosquatted package carries the code.",
+                    e.path,
+                    line,
+                    e.excerpt(line) if line else None,
+                )
+            ]
     return []
 
 
@@ -433,54 +871,70 @@ def _pure_wheel_extension(evidence: list[FileEvidence], binaries: list[str]) -> 
         if not base.endswith((".so", ".pyd")):
             continue
         stem = re.escape(base.split(".", 1)[0])
-        pattern = re.compile(rf"\bfrom\s+[\w.]*\.{stem}\s+import\b|\bimport\s+[\w.]+\.{stem}\b"
-                             rf"|\bfrom\s+[\w.]*\s+import\s+(?:\(\s*)?{stem}\b")
+        pattern = re.compile(
+            rf"\bfrom\s+[\w.]*\.{stem}\s+import\b|\bimport\s+[\w.]+\.{stem}\b"
+            rf"|\bfrom\s+[\w.]*\s+import\s+(?:\(\s*)?{stem}\b"
+        )
         for e in evidence:
             if e.role != "init" or not e.text:
                 continue
             m = pattern.search(e.text)
             if m:
                 line = e.text.count("\n", 0, m.start()) + 1
-                return [Finding(
-                    "pure-wheel-extension", Severity.HIGH,
-                    f"The wheel is tagged as pure Python but ships a compiled module ({base}) "
-                    "that the package imports as soon as it is imported.",
-                    e.path, line, e.excerpt(line))]
+                return [
+                    Finding(
+                        "pure-wheel-extension",
+                        Severity.HIGH,
+                        f"The wheel is tagged as pure Python but ships a compiled module ({base}) "
+                        "that the package imports as soon as it is imported.",
+                        e.path,
+                        line,
+                        e.excerpt(line),
+                    )
+                ]
     return []
 
 
-TOKEN_FACTS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
-    ("net", re.compile(rb"urlopen\(|urlretrieve\(|requests\.(get|post)\(|socket\.socket\(")),
-    ("proc", re.compile(rb"os\.system\(|subprocess\.\w+\(|os\.popen\(|os\.startfile\(")),
-    ("exec", re.compile(rb"\bexec\s*\(|\beval\s*\(")),
-    ("decode", re.compile(rb"b64decode\(|decompress\(|marshal\.loads\(")),
-    ("recon", re.compile(rb"gethostname\(|getuser\(|getlogin\(")),
-)
-
-
-def _token_facts(
-    ev: FileEvidence, data: bytes, why: str = "(file does not parse)", line_offset: int = 0
-) -> None:
-    """Facts for code that does not parse (Python 2, deliberate breakage): token search."""
+def _token_facts(ev: FileEvidence, data: bytes, why: str = "(file does not parse)") -> None:
+    """Facts for code that is not parsed (Python 2, deliberate breakage, over the parse
+    limits): a search for tokens (:data:`~bastion.scanning.stream.TOKEN_FACTS`)."""
     for kind, pattern in TOKEN_FACTS:
         m = pattern.search(data)
         if m:
-            ev.add(kind, line_offset + _line_of(data, m.start()), f"{why} {m.group().decode()}")
+            ev.add(kind, _line_of(data, m.start()), f"{why} {m.group().decode()}")
 
 
-def _pth_evidence(ev: FileEvidence, data: bytes, cfg: ScanConfig) -> None:
-    text = data[: cfg.max_python_bytes].decode("utf-8", "replace")
-    code = "\n".join(
-        line for line in text.splitlines() if line.startswith(("import ", "import\t"))
-    )
-    if not code:
+def _pth_evidence(
+    ev: FileEvidence,
+    code: bytes | None,
+    tokens: list[TokenHit] | None,
+    cfg: ScanConfig,
+    progress: _Progress,
+    findings: list[Finding],
+) -> None:
+    """A .pth file: its ``import`` lines run every time Python starts.
+
+    ``code`` is the file (or, when it was streamed, its ``import`` lines in place); None when
+    those lines are more than ``max_python_bytes``, which leaves them to the token search.
+    """
+    if code is None:
+        ev.add("pth-import", 1, "(import lines too large to parse)")
+        _apply_tokens(ev, tokens, None, "(too large to parse)")
+        _parse_gap(
+            ev, findings, progress, f"more than {cfg.max_python_bytes} bytes of import lines"
+        )
         return
-    ev.add("pth-import", 1, code.splitlines()[0][:160])
-    py = analyse(code.encode(), ev.path)
+    text = code[: cfg.max_python_bytes].decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if line.startswith(("import ", "import\t"))]
+    code_text = "\n".join(lines)
+    if not code_text:
+        return
+    ev.add("pth-import", 1, lines[0][:160])
+    py = analyse(code_text.encode(), ev.path)
     ev.py = py
     for fact in py.facts:
         ev.add(fact.kind, fact.line, fact.detail)
-    if re.search(r"exec|eval|b64decode|compile|urlopen|subprocess|system\(", code):
+    if re.search(r"exec|eval|b64decode|compile|urlopen|subprocess|system\(", code_text):
         ev.add("exec", 1, "executable .pth line")
 
 
@@ -499,11 +953,17 @@ def _archive_level(
     dest_ev = first(("webhook", "url-oob", "url-paste", "url-tunnel"), code)
     if small and steal_ev and dest_ev and steal_ev is not dest_ev:
         w = steal_ev.where(*STEAL)
-        out.append(Finding(
-            "credential-theft", Severity.HIGH,
-            "One file reads browser, wallet or chat-app secrets and another holds a throw-away "
-            f"destination ({dest_ev.path}).", steal_ev.path, w.line if w else None,
-            steal_ev.excerpt(w.line) if w else None))
+        out.append(
+            Finding(
+                "credential-theft",
+                Severity.HIGH,
+                "One file reads browser, wallet or chat-app secrets and another holds a throw-away "
+                f"destination ({dest_ev.path}).",
+                steal_ev.path,
+                w.line if w else None,
+                steal_ev.excerpt(w.line) if w else None,
+            )
+        )
     if binaries and not is_wheel:
         runner = first(("proc",), active)
         if runner is not None:
@@ -511,11 +971,17 @@ def _archive_level(
             text = runner.text or ""
             if any(n and n in text for n in names):
                 w = runner.where("proc")
-                out.append(Finding(
-                    "runs-bundled-binary", Severity.HIGH,
-                    "Install- or import-time code starts a prebuilt executable shipped in the "
-                    "archive.", runner.path, w.line if w else None,
-                    runner.excerpt(w.line) if w else None))
+                out.append(
+                    Finding(
+                        "runs-bundled-binary",
+                        Severity.HIGH,
+                        "Install- or import-time code starts a prebuilt executable shipped in the "
+                        "archive.",
+                        runner.path,
+                        w.line if w else None,
+                        runner.excerpt(w.line) if w else None,
+                    )
+                )
     if binaries and not is_wheel:
         # an sdist carries sources; a prebuilt extension module that the package imports as
         # soon as it is imported is code nobody can review, run on every import
@@ -524,48 +990,80 @@ def _archive_level(
             if not base.endswith((".so", ".pyd")):
                 continue
             raw_stem = base.split(".", 1)[0]
-            if any(e.path.rsplit("/", 1)[-1].split(".", 1)[0] == raw_stem
-                   and e.path.endswith((".c", ".cpp", ".pyx", ".rs", ".cc", ".py"))
-                   for e in evidence):
+            if any(
+                e.path.rsplit("/", 1)[-1].split(".", 1)[0] == raw_stem
+                and e.path.endswith((".c", ".cpp", ".pyx", ".rs", ".cc", ".py"))
+                for e in evidence
+            ):
                 continue  # its source is in the archive: a build left-over, reviewable
             stem = re.escape(raw_stem)
-            pattern = re.compile(rf"\bfrom\s+[\w.]*\.{stem}\s+import\b|\bimport\s+[\w.]+\.{stem}\b"
-                                 rf"|\bfrom\s+\.\s+import\s+{stem}\b")
-            importer = next((e for e in active if e.role == "init" and e.text
-                             and pattern.search(e.text)), None)
+            pattern = re.compile(
+                rf"\bfrom\s+[\w.]*\.{stem}\s+import\b|\bimport\s+[\w.]+\.{stem}\b"
+                rf"|\bfrom\s+\.\s+import\s+{stem}\b"
+            )
+            importer = next(
+                (e for e in active if e.role == "init" and e.text and pattern.search(e.text)), None
+            )
             if importer is not None:
                 m = pattern.search(importer.text or "")
                 line = (importer.text or "").count("\n", 0, m.start()) + 1 if m else None
-                out.append(Finding(
-                    "prebuilt-extension-on-import", Severity.HIGH,
-                    f"The source distribution ships a prebuilt extension ({base}) without its "
-                    "source and imports it as soon as the package is imported.",
-                    importer.path, line, importer.excerpt(line) if line else None))
+                out.append(
+                    Finding(
+                        "prebuilt-extension-on-import",
+                        Severity.HIGH,
+                        f"The source distribution ships a prebuilt extension ({base}) without its "
+                        "source and imports it as soon as the package is imported.",
+                        importer.path,
+                        line,
+                        importer.excerpt(line) if line else None,
+                    )
+                )
                 break
     # code loaded as a module from a file of the package that does not look like code
     # (a .crt, .dat or stray .pyc run through zipimporter or a file loader)
     members = {e.path.rsplit("/", 1)[-1] for e in evidence} | {
-        b.rsplit("/", 1)[-1] for b in binaries}
+        b.rsplit("/", 1)[-1] for b in binaries
+    }
     for e in code:
         w = e.where("load-disguised-module")
         if w is not None and w.detail in members:
-            out.append(Finding(
-                "disguised-module", Severity.HIGH,
-                f"Loads and runs code from a file of the package that is disguised as data "
-                f"({w.detail}).", e.path, w.line, e.excerpt(w.line)))
+            out.append(
+                Finding(
+                    "disguised-module",
+                    Severity.HIGH,
+                    f"Loads and runs code from a file of the package that is disguised as data "
+                    f"({w.detail}).",
+                    e.path,
+                    w.line,
+                    e.excerpt(w.line),
+                )
+            )
     for e in active:
         if e.role == "pth" and e.has("pth-import") and not e.has("exec", "net", "proc"):
             w = e.where("pth-import")
-            out.append(Finding(
-                "pth-import", Severity.LOW,
-                "A .pth file runs an import line every time Python starts.", e.path, 1,
-                w.detail if w else None))
+            out.append(
+                Finding(
+                    "pth-import",
+                    Severity.LOW,
+                    "A .pth file runs an import line every time Python starts.",
+                    e.path,
+                    1,
+                    w.detail if w else None,
+                )
+            )
         elif e.role == "pth" and e.has("pth-import"):
             w = e.where("pth-import")
-            out.append(Finding(
-                "pth-code-execution", Severity.HIGH,
-                "A .pth file runs code (exec, decoding, network or processes) every time "
-                "Python starts.", e.path, 1, w.detail if w else None))
+            out.append(
+                Finding(
+                    "pth-code-execution",
+                    Severity.HIGH,
+                    "A .pth file runs code (exec, decoding, network or processes) every time "
+                    "Python starts.",
+                    e.path,
+                    1,
+                    w.detail if w else None,
+                )
+            )
     return out
 
 
@@ -576,4 +1074,3 @@ def scan_bytes(data: bytes, filename: str, *, config: ScanConfig | None = None) 
 
 def read_path(path: Path) -> ScanResult:
     return scan_file(path, str(path))
-

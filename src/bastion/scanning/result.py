@@ -60,19 +60,77 @@ class Finding:
         return out
 
 
+class GapKind(enum.StrEnum):
+    """Why part of an archive was not examined as the rules require."""
+
+    TIME = "time"  # the scan's (or a YARA match's) time budget ran out
+    SIZE = "size"  # a member or the archive is beyond the reader's size limits
+    PARSE = "parse"  # code that the rules needed parsed was over the parse limits
+    UNREADABLE = "unreadable"  # the archive or a member could not be read
+
+
+#: Gaps that a scan with larger budgets may close (see :meth:`ScanConfig.scaled`).
+RETRYABLE_GAPS = frozenset({GapKind.TIME, GapKind.PARSE})
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Something the scan did not examine: the verdict was decided without it.
+
+    A verdict is evidence found, not evidence of absence: a scan that ran out of time, or could
+    not read or parse a file whose code runs on install or import, may have missed exactly what
+    would have made it malicious. The upload pipeline therefore never publishes a file whose
+    scan has a gap (:attr:`ScanResult.complete` is false), whatever its verdict.
+    """
+
+    kind: GapKind
+    message: str
+    file: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": str(self.kind), "message": self.message, "file": self.file}
+
+
 @dataclass(slots=True)
 class ScanResult:
+    """A verdict, its score and evidence, and whether the scan looked at everything.
+
+    ``gaps`` lists what was not examined (time, size, parse budget, unreadable members); the
+    scan is ``complete`` only without any.
+    """
+
     verdict: Verdict
     score: float
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
     path: str | None = None
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+    @property
+    def retryable(self) -> bool:
+        """Incomplete only for want of time or parse budget: larger budgets may complete it."""
+        return bool(self.gaps) and all(g.kind in RETRYABLE_GAPS for g in self.gaps)
+
+    def incomplete_reason(self) -> str:
+        """One line for a moderator: what was not examined ('' for a complete scan)."""
+        if not self.gaps:
+            return ""
+        first = self.gaps[0]
+        where = f" ({first.file})" if first.file else ""
+        more = f"; and {len(self.gaps) - 1} more" if len(self.gaps) > 1 else ""
+        return f"{first.kind}: {first.message}{where}{more}"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "verdict": str(self.verdict),
             "score": round(self.score, 1),
+            "complete": self.complete,
+            "gaps": [g.to_json() for g in self.gaps],
             "findings": [f.to_json() for f in self.findings],
             "seconds": round(self.seconds, 4),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -20,28 +21,91 @@ log = logging.getLogger(__name__)
 @task()
 def scan_pending_file(file_id: int) -> str:
     """Scan one pending file and decide: clean -> published, malicious -> held,
-    suspicious -> ``BASTION_SUSPICIOUS_ACTION`` (``publish`` and flag, or ``hold``)."""
+    suspicious -> ``BASTION_SUSPICIOUS_ACTION`` (``publish`` and flag, or ``hold``), and an
+    incomplete scan -> held whatever its verdict.
+
+    A scan that stopped for want of time or parse budget (see :class:`ScanConfig`) is run
+    once more with ``BASTION_SCAN_RETRY_FACTOR`` times those budgets before the file is
+    held: a large but ordinary package then completes, while a file built to exhaust the
+    budgets costs the worker a bounded amount (the retry's budget) and is held for review. A
+    verdict of malicious is not retried: the file is held either way.
+    """
     file = File.objects.select_related("release__project").filter(pk=file_id).first()
     if file is None or file.state != File.PENDING:
         return "skipped"
-    verdict, score, findings = _scan(file)
+    outcome = _scan_with_retry(file)
     # The page shows the README from the moment the file is published.
     packages.render_description(file.release_id)
-    return apply_verdict(file_id, verdict, score, findings)
+    return apply_verdict(
+        file_id, outcome.verdict, outcome.score, outcome.findings, incomplete=outcome.incomplete
+    )
 
 
-def _scan(file: File) -> tuple[str, float, list[dict[str, Any]]]:
-    """Scan a stored file with the current rules: (verdict, score, findings as JSON)."""
-    from bastion.scanning import scan_file
+@dataclass(frozen=True)
+class ScanOutcome:
+    """A scan's result as the pipeline stores it: the findings as JSON, with one entry per
+    gap (rule ``scan-incomplete``) so that a moderator sees what was not examined, and
+    ``incomplete``, a one-line reason ('' when the scan was complete)."""
 
+    verdict: str
+    score: float
+    findings: list[dict[str, Any]]
+    incomplete: str = ""
+    retryable: bool = False
+
+
+def _scan_with_retry(file: File) -> ScanOutcome:
+    """Scan; if the scan ran out of time or parse budget (and the file is not malicious,
+    which holds it anyway), scan once more with ``BASTION_SCAN_RETRY_FACTOR`` times them."""
+    outcome = _scan(file)
+    factor = float(settings.BASTION_SCAN_RETRY_FACTOR)
+    if outcome.retryable and outcome.verdict != "malicious" and factor > 1:
+        log.info(
+            "scan of %s incomplete (%s); retrying with %gx the budgets",
+            file.filename,
+            outcome.incomplete,
+            factor,
+        )
+        outcome = _scan(file, factor)
+    return outcome
+
+
+def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
+    """Scan a stored file with the current rules (and ``budget_factor`` times the default time
+    and parse budgets)."""
+    from bastion.scanning import DEFAULT_CONFIG, scan_file
+
+    config = DEFAULT_CONFIG if budget_factor == 1.0 else DEFAULT_CONFIG.scaled(budget_factor)
     with get_storage().open(file.storage_key) as fh:
-        result = scan_file(fh, file.filename)
-    return str(result.verdict), result.score, [f.to_json() for f in result.findings]
+        result = scan_file(fh, file.filename, config=config)
+    findings = [f.to_json() for f in result.findings]
+    findings.extend(
+        {
+            "rule": "scan-incomplete",
+            "severity": "info",
+            "message": f"Not examined ({g.kind}): {g.message}.",
+            "file": g.file,
+            "line": None,
+            "excerpt": None,
+        }
+        for g in result.gaps[:25]
+    )
+    return ScanOutcome(
+        str(result.verdict), result.score, findings, result.incomplete_reason(), result.retryable
+    )
 
 
 def apply_verdict(
-    file_id: int, verdict: str, score: float | None, findings: list[dict[str, Any]]
+    file_id: int,
+    verdict: str,
+    score: float | None,
+    findings: list[dict[str, Any]],
+    *,
+    incomplete: str = "",
 ) -> str:
+    """Publish or hold a pending file on its scan. ``incomplete`` (the reason a scan did not
+    examine everything) holds the file whatever the verdict: a verdict is only the evidence
+    found, and what was not examined may be exactly what would have held it."""
     with transaction.atomic():
         file = (
             File.objects.select_for_update()
@@ -62,6 +126,11 @@ def apply_verdict(
                 file, reason=f"scan verdict: {verdict}", verdict=verdict, score=score
             )
             return "held"
+        if incomplete:
+            packages.hold_file(
+                file, reason=f"scan incomplete: {incomplete}", verdict=verdict, score=score
+            )
+            return "held"
         file.flagged = verdict == "suspicious"
         packages.publish_file(file, verdict=verdict, score=score)
         return "published"
@@ -69,16 +138,23 @@ def apply_verdict(
 
 def rescan(file: File) -> str:
     """Scan a file again with the current rules. A published file that is now malicious is
-    held; the verdict and findings are updated whatever the outcome."""
-    verdict, score, findings = _scan(file)
+    held, and so is one whose scan is incomplete even with the worker's retry budgets (it could
+    not be published today); the verdict and findings are updated whatever the outcome."""
+    outcome = _scan_with_retry(file)
+    verdict = outcome.verdict
     with transaction.atomic():
         locked = File.objects.select_for_update().select_related("release__project").get(pk=file.pk)
         locked.scan_verdict = verdict
-        locked.scan_score = score
-        locked.scan_findings = findings
+        locked.scan_score = outcome.score
+        locked.scan_findings = outcome.findings
         locked.scanned_at = timezone.now()
         if verdict == "malicious" and locked.state == File.PUBLISHED:
             packages.hold_file(locked, reason="rescan verdict: malicious", verdict="malicious")
+            return "held"
+        if outcome.incomplete and locked.state == File.PUBLISHED:
+            packages.hold_file(
+                locked, reason=f"rescan incomplete: {outcome.incomplete}", verdict=verdict
+            )
             return "held"
         locked.save(update_fields=["scan_verdict", "scan_score", "scan_findings", "scanned_at"])
     return verdict
