@@ -130,7 +130,6 @@ FIELD_LIMITS: dict[str, int] = {
     "sha256_digest": 64,
     "blake2_256_digest": 64,
     "summary": 512,
-    "description": 1024 * 1024,
     "description_content_type": 128,
     "keywords": 4096,
     "home_page": 2048,
@@ -168,10 +167,20 @@ FIELD_LIMITS: dict[str, int] = {
 OTHER_FIELD_LIMIT = 4096
 
 
+def field_limit(field: str) -> int:
+    """The longest value ``field`` may carry. The description's is the operator's
+    ``BASTION_MAX_DESCRIPTION_SIZE``, in bytes: counted here in characters, never more than
+    its bytes, it refuses the longest before anything parses them, and the README check
+    (:mod:`bastion.packages.readme`) holds the exact bound."""
+    if field == "description":
+        return int(settings.BASTION_MAX_DESCRIPTION_SIZE)
+    return FIELD_LIMITS.get(field, OTHER_FIELD_LIMIT)
+
+
 def check_field_limits(form: dict[str, list[str]]) -> None:
     """Refuse a value longer than its field's limit, in PyPI's wording for ``summary``."""
     for field, values in form.items():
-        limit = FIELD_LIMITS.get(field, OTHER_FIELD_LIMIT)
+        limit = field_limit(field)
         for value in values:
             if len(value) > limit:
                 shown = field if len(field) <= 64 else f"{field[:61]}..."
@@ -244,11 +253,15 @@ def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
 
 def check_description(meta: Metadata) -> None:
     """PyPI refuses a description that does not render (its verdict, without the HTML: the
-    background task that publishes the file renders it for the page)."""
+    background task that publishes the file renders it for the page). bastion also refuses
+    one too large, too deeply nested or too costly to render, saying which."""
     text = meta.description or ""
     content_type = meta.description_content_type or ""
-    if readme.renders(text, content_type):
+    problem = readme.problem(text, content_type)
+    if problem is None:
         return
+    if problem != readme.FAILED:
+        raise UploadError(f"{problem} See {HELP}#description-content-type for more information.")
     if content_type:
         raise UploadError(
             f"The description failed to render for '{content_type}'. See "
