@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as fuzzing
 from hypothesis import strategies as st
@@ -66,13 +68,21 @@ def _environ(method: str, path: str, query: str, headers: dict[str, str]) -> dic
 
 def _call(app: Any, environ: dict[str, Any]) -> int:
     seen: list[str] = []
-    body = app(environ, lambda status, headers, exc_info=None: seen.append(status))
+    # As Django's test client does: a request must not close the database connection that
+    # holds the test's transaction (PostgreSQL would answer the next query on a closed one).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
-        b"".join(body)
+        body = app(environ, lambda status, headers, exc_info=None: seen.append(status))
+        try:
+            b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
     finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return int(seen[0].split()[0])
 
 
