@@ -8,14 +8,20 @@ an active, unfrozen superuser with two-factor authentication, on a session.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 class BastionAdminSite(AdminSite):
@@ -26,6 +32,21 @@ class BastionAdminSite(AdminSite):
         from bastion.tokens.policy import Action, authorize, session_identity
 
         return bool(authorize(session_identity(request.user), Action.ADMIN))  # type: ignore[arg-type]
+
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        """Django's admin takes an empty ``_to_field`` for a field name and fails looking it
+        up (a server error); refuse it as the bad request it is."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if "" in (request.GET.get(TO_FIELD_VAR), request.POST.get(TO_FIELD_VAR)):
+                return HttpResponseBadRequest(
+                    f"The {TO_FIELD_VAR} parameter must name a field.", content_type="text/plain"
+                )
+            return inner(request, *args, **kwargs)
+
+        return cast(_View, checked)
 
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.user.is_authenticated:

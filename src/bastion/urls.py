@@ -1,10 +1,23 @@
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.urls import include, path, re_path
-from django.views.static import serve as static_serve
+from django.views.static import serve as django_static_serve
 
 from bastion.index import views as index
 from bastion.upload import views as upload
+
+
+def static_serve(request: HttpRequest, path: str, **kwargs: Any) -> HttpResponseBase:
+    """Django's static view, with a name the file system refuses (too long, a NUL) not found
+    rather than a server error: its existence check lets such an ``OSError`` through."""
+    try:
+        return django_static_serve(request, path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise Http404("No such file.") from exc
+
 
 urlpatterns = [
     path("simple/", index.simple_index, name="simple-index"),
