@@ -31,6 +31,11 @@ urlpatterns = [
     path("legacy", upload.legacy_without_slash),
     path("_/", include("bastion.tokens.urls")),
     path("admin/", admin.site.urls),
-    re_path(r"^static/(?P<path>.*)$", static_serve, {"document_root": settings.STATIC_ROOT}),
+    re_path(
+        r"^static/(?P<path>.*)$",
+        static_serve,
+        {"document_root": settings.STATIC_ROOT},
+        name="static",
+    ),
     path("", include("bastion.web.urls")),
 ]

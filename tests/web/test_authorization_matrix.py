@@ -201,7 +201,6 @@ TABLE: dict[str, list[Row]] = {
 #: Unnamed URL patterns, by the view they call, get a name here for the table.
 UNNAMED = {
     "bastion.upload.views.legacy_without_slash": "legacy-without-slash",
-    "django.views.static.serve": "static",
 }
 
 
