@@ -115,6 +115,40 @@ def test_a_well_formed_macaroon_that_is_not_ours(upload: Any, user: Any) -> None
     )
 
 
+@pytest.mark.parametrize("identifier", [b"\xff\xfe", b"\xed\xa0\x80", b"\xc3"])
+def test_an_identifier_that_is_not_text(upload: Any, user: Any, identifier: bytes) -> None:
+    """Issue 11: a token whose identifier is not UTF-8 (a flipped byte) answered 500."""
+    from pymacaroons import MACAROON_V2, Macaroon
+
+    forged = Macaroon(location="bastion", identifier=identifier, key=b"k" * 32, version=MACAROON_V2)
+    raw = "bastion-" + forged.serialize()
+    assert_refused(upload(new_wheel(), raw), "Invalid API Token: the token could not be decoded")
+    # Reported as leaked, it is traced to no token, and nothing fails.
+    assert tokens.find_by_raw(raw) is None
+
+
+def test_every_truncation_and_byte_flip_is_refused_cleanly(upload: Any, token: str) -> None:
+    """Issue 11: pymacaroons raises a bare ``Exception`` for some truncated tokens ("cannot
+    read uvarint from buffer"), which answered 500. Every cut and every flipped character of a
+    real token is refused with a reason (or, for the few that still verify, accepted)."""
+    body = token[len("bastion-") :]
+    mangled = [token[:cut] for cut in range(len("bastion-"), len(token))]
+    mangled += [
+        token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
+        for i in range(len("bastion-"), len(token))
+    ]
+    mangled += ["bastion-" + body[: len(body) // 2] + "=" * k for k in range(4)]
+    for raw in mangled:
+        try:
+            tokens.authenticate(raw)
+        except macaroons.TokenError as exc:
+            assert str(exc).startswith("Invalid API Token: ")
+    truncated = token[: len(token) - 40]
+    assert_refused(
+        upload(new_wheel(), truncated), "Invalid API Token: the token could not be decoded"
+    )
+
+
 def test_unknown_caveat_type(upload: Any, token: str) -> None:
     for caveat in ('[99,"from the future"]', '{"version":1}', "not json", "[]"):
         assert_refused(upload(new_wheel(), attenuate(token, caveat)), "unknown caveat")
@@ -223,7 +257,9 @@ def test_upload_only_token_uploads_but_cannot_create(
     upload: Any, user: Any, samplepkg: Project
 ) -> None:
     raw, _ = tokens.create_token(user, "ci", upload_only=True)
-    assert_refused(upload(new_wheel(), raw), "Invalid API Token: upload-only token cannot create new projects")
+    assert_refused(
+        upload(new_wheel(), raw), "Invalid API Token: upload-only token cannot create new projects"
+    )
     assert upload(builders.wheel("samplepkg", "1.0"), raw).status_code == 200
     assert Release.objects.filter(project=samplepkg, version="1.0").exists()
 

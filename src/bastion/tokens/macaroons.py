@@ -16,7 +16,6 @@ understand denies.
 
 from __future__ import annotations
 
-import binascii
 import json
 import time
 from dataclasses import dataclass, field
@@ -76,21 +75,20 @@ def parse(token: str) -> Macaroon:
         raise TokenError("Invalid API Token: token does not start with 'bastion-'")
     try:
         return Macaroon.deserialize(token[len(PREFIX) :])
-    except (
-        MacaroonException,
-        binascii.Error,
-        ValueError,
-        TypeError,
-        IndexError,
-        UnicodeDecodeError,
-        AttributeError,
-    ) as exc:
+    except Exception as exc:  # pymacaroons raises bare ``Exception`` on truncated input, too
         raise TokenError("Invalid API Token: the token could not be decoded") from exc
 
 
 def identifier_of(macaroon: Macaroon) -> str:
+    """The identifier (a token row's id), or :class:`TokenError` if it is not text: a token
+    minted here has a UUID there, and anything else is a forged or mangled string."""
     ident = macaroon.identifier
-    return ident.decode() if isinstance(ident, bytes) else str(ident)
+    if isinstance(ident, bytes):
+        try:
+            return ident.decode()
+        except UnicodeDecodeError as exc:
+            raise TokenError("Invalid API Token: the token could not be decoded") from exc
+    return str(ident)
 
 
 def check_caveat(caveat: list[Any], ctx: Context) -> str | None:

@@ -225,9 +225,9 @@ def find_by_raw(raw: str) -> Token | None:
         return token
     try:
         macaroon = macaroons.parse(raw)
+        token_id = _uuid_or_none(macaroons.identifier_of(macaroon))
     except macaroons.TokenError:
         return None
-    token_id = _uuid_or_none(macaroons.identifier_of(macaroon))
     if token_id is None:
         return None
     token = Token.objects.select_related("user").filter(pk=token_id).first()

@@ -1,0 +1,1 @@
+"""A seeded HTTP fuzz of a live ``bastion serve``: the upload API and every GET route."""
