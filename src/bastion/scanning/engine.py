@@ -99,27 +99,19 @@ def scan_file(
         findings.append(Finding("rules-error", Severity.LOW, f"Operator YARA rules ignored: {exc}"))
     try:
         archive = open_archive(source, cfg.limits)
-    except ArchiveError as exc:
+    except (ArchiveError, OSError) as exc:
+        # An archive bastion cannot parse, or a file it cannot open at all.
+        what = "read as a wheel or sdist" if isinstance(exc, ArchiveError) else "read"
         findings.append(
             Finding(
                 "archive-unreadable",
                 Severity.MEDIUM,
-                f"The file cannot be read as a wheel or sdist: {exc}",
+                f"The file cannot be {what}: {exc}",
                 os.path.basename(filename),
             )
         )
-        gaps.append(Gap(GapKind.UNREADABLE, f"the archive cannot be read: {exc}"))
-        return _result(findings, started, filename, gaps)
-    except OSError as exc:
-        findings.append(
-            Finding(
-                "archive-unreadable",
-                Severity.MEDIUM,
-                f"The file cannot be read: {exc}",
-                os.path.basename(filename),
-            )
-        )
-        gaps.append(Gap(GapKind.UNREADABLE, f"the file cannot be read: {exc}"))
+        subject = "archive" if isinstance(exc, ArchiveError) else "file"
+        gaps.append(Gap(GapKind.UNREADABLE, f"the {subject} cannot be read: {exc}"))
         return _result(findings, started, filename, gaps)
     with archive:
         findings.extend(_scan_archive(archive, filename, rules, cfg, started, gaps))

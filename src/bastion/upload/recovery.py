@@ -117,6 +117,19 @@ class DeadTask:
     #: Why the worker is taken for dead, for the operator.
     why: str
 
+    @classmethod
+    def of(cls, task: DBTaskResult, worker_id: str, why: str) -> DeadTask:
+        """The queue's row of a RUNNING ``task``, taken for dead for the reason ``why``."""
+        return cls(
+            task_id=str(task.pk),
+            task_path=task.task_path,
+            args=list(task.args_kwargs.get("args", [])),
+            kwargs=dict(task.args_kwargs.get("kwargs", {})),
+            worker_id=worker_id,
+            started_at=task.started_at,
+            why=why,
+        )
+
     @property
     def file_id(self) -> int | None:
         """The file a scan task scans (None for any other task)."""
@@ -166,17 +179,7 @@ def dead_tasks() -> list[DeadTask]:
         worker_id = t.worker_ids[-1] if t.worker_ids else ""
         why = _why_gone(worker_id, leases.get(worker_id), t.started_at, now, node)
         if why is not None:
-            dead.append(
-                DeadTask(
-                    task_id=str(t.pk),
-                    task_path=t.task_path,
-                    args=list(t.args_kwargs.get("args", [])),
-                    kwargs=dict(t.args_kwargs.get("kwargs", {})),
-                    worker_id=worker_id,
-                    started_at=t.started_at,
-                    why=why,
-                )
-            )
+            dead.append(DeadTask.of(t, worker_id, why))
     return dead
 
 
@@ -310,15 +313,7 @@ def _release(worker_id: str) -> None:
     again, so such a task runs at most once more, not in a loop.
     """
     mine = [
-        DeadTask(
-            task_id=str(t.pk),
-            task_path=t.task_path,
-            args=list(t.args_kwargs.get("args", [])),
-            kwargs=dict(t.args_kwargs.get("kwargs", {})),
-            worker_id=worker_id,
-            started_at=t.started_at,
-            why=f"worker {worker_id} stopped while running it",
-        )
+        DeadTask.of(t, worker_id, f"worker {worker_id} stopped while running it")
         for t in DBTaskResult.objects.running()
         if t.worker_ids and t.worker_ids[-1] == worker_id
     ]
