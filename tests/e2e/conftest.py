@@ -3,6 +3,7 @@ on PostgreSQL runs, its own database."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -114,33 +115,34 @@ class LiveIndex:
         raise AssertionError(f"{name} {version} was not published within {timeout}s")
 
 
-@pytest.fixture(scope="module")
-def live_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
-    data = tmp_path_factory.mktemp("bastion-data")
+@contextlib.contextmanager
+def serving(data: Path, **settings: str) -> Iterator[LiveIndex]:
+    """``bastion serve`` on a free loopback port over the data folder ``data``, with
+    ``settings`` (``BASTION_*`` variables) in its environment; stopped on leaving."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BASTION_", "DJANGO_"))}
     env["BASTION_DATA_DIR"] = str(data)
+    env.update(settings)
     db = _database_url()
     if db:
         env["BASTION_DATABASE_URL"] = db
-    log = open(data / "server.log", "w")  # noqa: SIM115
+    log = open(data / "server.log", "w")  # noqa: SIM115 - closed with the server
     proc = subprocess.Popen(
         [str(BIN / "bastion"), "serve", "--port", str(port)], env=env, stdout=log, stderr=log
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/simple/", timeout=2):
-                break
-        except (urllib.error.URLError, ConnectionError, OSError):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise RuntimeError(
-                    "bastion serve did not start:\n" + (data / "server.log").read_text()
-                ) from None
-            time.sleep(0.2)
     try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/simple/", timeout=2):
+                    break
+            except OSError:  # URLError and the connection errors are OSErrors
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "bastion serve did not start:\n" + (data / "server.log").read_text()
+                    ) from None
+                time.sleep(0.2)
         yield LiveIndex(url, data, env)
     finally:
         proc.terminate()
@@ -149,3 +151,9 @@ def live_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def live_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
+    with serving(tmp_path_factory.mktemp("bastion-data")) as index:
+        yield index

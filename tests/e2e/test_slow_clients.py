@@ -10,13 +10,13 @@ measure of speed. Everything runs on loopback, with a bounded number of requests
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http.cookiejar
 import os
 import re
 import select
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -28,7 +28,7 @@ import pytest
 
 from tests import builders
 from tests.conftest import basic
-from tests.e2e.conftest import BIN, PUBLISHER_PASSWORD, LiveIndex, _database_url, _free_port
+from tests.e2e.conftest import PUBLISHER_PASSWORD, LiveIndex, serving
 from tests.e2e.test_serving import JSON_V1, Reader, _multipart
 
 pytestmark = pytest.mark.e2e
@@ -44,55 +44,16 @@ PROMPT = 10.0  # seconds: a sanity bound, not a measure of speed
 NAME = "slow-demo"
 
 
-def _start(data: Path, **settings: str) -> tuple[subprocess.Popen[bytes], LiveIndex]:
-    """``bastion serve`` on a free loopback port with ``settings`` in its environment."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASTION_", "DJANGO_"))}
-    env["BASTION_DATA_DIR"] = str(data)
-    env.update(settings)
-    db = _database_url()
-    if db:
-        env["BASTION_DATABASE_URL"] = db
-    log = open(data / "server.log", "w")  # noqa: SIM115 - closed with the server
-    proc = subprocess.Popen(
-        [str(BIN / "bastion"), "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/simple/", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "bastion serve did not start:\n" + (data / "server.log").read_text()
-                ) from None
-            time.sleep(0.2)
-    return proc, LiveIndex(url, data, env)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
-    proc, index = _start(
+    with serving(
         tmp_path_factory.mktemp("slow-data"),
         BASTION_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
         BASTION_BODY_TIMEOUT=str(BODY_TIMEOUT),
         BASTION_SEND_TIMEOUT=str(SEND_TIMEOUT),
         BASTION_MAX_CONNECTIONS_PER_CLIENT=str(PER_CLIENT),
-    )
-    try:
+    ) as index:
         yield index
-    finally:
-        _stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -401,12 +362,15 @@ def test_connections_per_client_are_capped(guarded: LiveIndex) -> None:
 def test_idle_connections_make_room_at_the_process_cap(tmp_path: Path) -> None:
     """At BASTION_MAX_CONNECTIONS the idlest connection is closed to take a new one: idle
     connections from many addresses cannot lock others out."""
-    proc, index = _start(
-        tmp_path, BASTION_MAX_CONNECTIONS="40", BASTION_MAX_CONNECTIONS_PER_CLIENT="20"
-    )
     idle: list[socket.socket] = []
     fresh: list[socket.socket] = []
-    try:
+    with (
+        serving(
+            tmp_path, BASTION_MAX_CONNECTIONS="40", BASTION_MAX_CONNECTIONS_PER_CLIENT="20"
+        ) as index,
+        contextlib.ExitStack() as sockets,
+    ):
+        sockets.callback(lambda: [sock.close() for sock in idle + fresh])
         for source in ("127.0.0.2", "127.0.0.3"):
             idle += [_connect(index, source=source) for _ in range(20)]
         time.sleep(0.3)
@@ -421,10 +385,6 @@ def test_idle_connections_make_room_at_the_process_cap(tmp_path: Path) -> None:
         # The oldest idle connections made room (the fresh ones, idle too now, are younger).
         assert sum(_state(sock) == "closed" for sock in idle) >= 5
         assert all(_state(sock) == "silent" for sock in fresh)
-    finally:
-        for sock in idle + fresh:
-            sock.close()
-        _stop(proc)
 
 
 def test_a_thousand_idle_connections_do_not_slow_the_index(guarded: LiveIndex, token: str) -> None:
