@@ -19,8 +19,9 @@ from bastion import ratelimit
 from bastion.tokens import services as tokens
 from bastion.tokens.policy import Action
 from bastion.web import queries
-from bastion.web.forms import TokenCreateForm
-from bastion.web.views import _account_context, _decide, forbidden, public_url
+from bastion.web.account.page import account_context
+from bastion.web.common import decide, forbidden, public_url
+from bastion.web.tokens.forms import TokenCreateForm
 
 
 @never_cache
@@ -28,7 +29,7 @@ from bastion.web.views import _account_context, _decide, forbidden, public_url
 def token_create(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("account"))
-    decision = _decide(request, Action.CREATE_TOKEN)
+    decision = decide(request, Action.CREATE_TOKEN)
     if not decision:
         return forbidden(request, decision.reason)
     user = request.user
@@ -58,7 +59,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
             # The token is in this response only: it is never stored, and the page is not cached.
             context = {"raw": raw, "token": token, "upload_url": public_url(request, "/legacy/")}
             return render(request, "web/token_created.html", context)
-    return render(request, "web/account.html", _account_context(request, form), status=400)
+    return render(request, "web/account.html", account_context(request, form), status=400)
 
 
 @require_POST

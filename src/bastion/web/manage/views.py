@@ -38,16 +38,16 @@ from bastion.packages import services as packages
 from bastion.packages.models import File, Project
 from bastion.tokens.policy import Action
 from bastion.web import queries
-from bastion.web.forms import YankForm
-from bastion.web.forms_manage import ChangeRoleForm, ConfirmForm, InviteForm, first_error
-from bastion.web.views import _decide, forbidden
+from bastion.web.common import decide, first_error, forbidden
+from bastion.web.manage.forms import ConfirmForm, YankForm
+from bastion.web.roles.forms import ChangeRoleForm, InviteForm
 
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 100
 
 
-def _managed_project(name: str) -> Project:
+def managed_project(name: str) -> Project:
     project = packages.get_project(name)
     if project is None:
         raise Http404("No such project.")
@@ -95,8 +95,8 @@ def render_manage(
             for item in queries.releases_for_management(project)
         ],
         "yank_form": YankForm(),
-        "can_manage_roles": bool(_decide(request, Action.MANAGE_ROLES, project)),
-        "can_delete": bool(_decide(request, Action.DELETE, project)),
+        "can_manage_roles": bool(decide(request, Action.MANAGE_ROLES, project)),
+        "can_delete": bool(decide(request, Action.DELETE, project)),
         "collaborators": project_roles.collaborators(project),
         "owner_count": project_roles.owner_count(project),
         "invitations": invitations,
@@ -118,10 +118,10 @@ def refuse(request: HttpRequest, project: Project, reason: str, status: int = 40
 def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    project = _managed_project(name)
+    project = managed_project(name)
     if name != project.normalized_name:
         return HttpResponsePermanentRedirect(manage_url(project))
-    decision = _decide(request, Action.YANK, project)
+    decision = decide(request, Action.YANK, project)
     if not decision:
         return forbidden(request, decision.reason)
     return render_manage(request, project)
@@ -135,10 +135,10 @@ def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool
     url = manage_url(name)
     if not request.user.is_authenticated:
         return redirect_to_login(url)
-    project = _managed_project(name)
+    project = managed_project(name)
     form = YankForm(request.POST)
     with transaction.atomic():
-        decision = _decide(request, Action.YANK, project)
+        decision = decide(request, Action.YANK, project)
         if not decision:
             return forbidden(request, decision.reason)
         release = packages.find_release(project, version)
@@ -183,8 +183,8 @@ def project_for(request: HttpRequest, name: str, action: Action) -> Project | Ht
     (the login page, 404 or 403)."""
     if not request.user.is_authenticated:
         return redirect_to_login(manage_url(name))
-    project = _managed_project(name)
-    decision = _decide(request, action, project)
+    project = managed_project(name)
+    decision = decide(request, action, project)
     if not decision:
         return forbidden(request, decision.reason)
     return project

@@ -9,8 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
-from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import (
     Http404,
     HttpRequest,
@@ -20,41 +18,20 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from bastion.events import services as events
 from bastion.index.jsonapi import latest_release
 from bastion.index.render import file_url
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project, Release
-from bastion.tokens import services as tokens
-from bastion.tokens.policy import Action, Decision, authorize, session_identity
-from bastion.web import queries, twofactor
-from bastion.web.forms import SearchForm, TokenCreateForm
+from bastion.tokens.policy import Action
+from bastion.web import queries
+from bastion.web.common import decide, public_url
+from bastion.web.pages.forms import SearchForm
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-
-def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
-    return render(request, "web/forbidden.html", {"reason": reason}, status=403)
-
-
-def _decide(request: HttpRequest, action: Action, project: Project | None = None) -> Decision:
-    return authorize(session_identity(request.user), action, project)  # type: ignore[arg-type]
-
-
-def public_url(request: HttpRequest, path: str) -> str:
-    """An absolute URL of this index for tools (pip, twine): under the configured public URL
-    when there is one, otherwise on the scheme and host this request came in on (the host is
-    checked against ALLOWED_HOSTS by Django)."""
-    base = str(getattr(settings, "BASTION_BASE_URL", "") or "").rstrip("/")
-    if base:
-        return base + path
-    return request.build_absolute_uri(path)
 
 
 def clean_readme(html: str) -> SafeString:
@@ -169,37 +146,9 @@ def _release_page(
         "links": _project_links(metadata),
         "author": metadata.get("author") or metadata.get("author_email") or "",
         "maintainer": metadata.get("maintainer") or metadata.get("maintainer_email") or "",
-        "can_manage": bool(_decide(request, Action.YANK, project)),
+        "can_manage": bool(decide(request, Action.YANK, project)),
     }
     return render(request, "web/project.html", context)
-
-
-# ---------------------------------------------------------------------------------------------
-# The account page: projects, tokens, security history
-
-
-def _account_context(request: HttpRequest, form: TokenCreateForm | None = None) -> dict[str, Any]:
-    user = request.user
-    roles = queries.roles_of(user)  # type: ignore[arg-type]
-    now = timezone.now()
-    return {
-        "roles": roles,
-        "tokens": [
-            (t, t.expires is not None and t.expires <= now)
-            for t in tokens.tokens_of(user)  # type: ignore[arg-type]
-        ],
-        "form": form or TokenCreateForm(projects=[r.project for r in roles]),
-        "history": events.for_user(int(user.pk), limit=50),  # type: ignore[arg-type]
-        "two_factor": twofactor.account_status(user),  # type: ignore[arg-type]
-    }
-
-
-@never_cache
-@require_safe
-def account(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    return render(request, "web/account.html", _account_context(request))
 
 
 def check_name(request: HttpRequest) -> HttpResponse:

@@ -1,31 +1,15 @@
-"""Forms of the pages. They validate shape only; decisions stay with the domains' services."""
+"""The form of a new API token. It validates shape only; decisions stay with the domains'
+services."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 
 from bastion.packages.models import Project
 
 MAX_TOKEN_DAYS = 3650
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(max_length=200, required=False, strip=True, label="Search projects")
-
-
-class LoginForm(AuthenticationForm):
-    """Django's login form, refusing frozen accounts as well as inactive ones."""
-
-    def confirm_login_allowed(self, user: Any) -> None:
-        super().confirm_login_allowed(user)
-        if getattr(user, "is_frozen", False):
-            raise forms.ValidationError(
-                "This account is frozen. Contact the administrators of this index.",
-                code="frozen",
-            )
 
 
 class TokenCreateForm(forms.Form):
@@ -57,13 +41,3 @@ class TokenCreateForm(forms.Form):
         choices = [("", "All my projects")]
         choices += [(p.normalized_name, p.name) for p in projects]
         self.fields["project"].choices = choices  # type: ignore[attr-defined]
-
-
-class YankForm(forms.Form):
-    reason = forms.CharField(
-        max_length=1000,
-        required=False,
-        strip=True,
-        label="Reason",
-        help_text="Shown to people and installers, e.g. \u201cbroken on Windows, use 1.2.1\u201d.",
-    )

@@ -21,10 +21,11 @@ from bastion.accounts.models import User
 from bastion.packages import roles
 from bastion.packages.models import Project, Role
 from bastion.tokens.policy import Action
-from bastion.web.forms_manage import ChangeRoleForm, InviteForm, first_error
-from bastion.web.manage import _managed_project, manage_url, project_for, refuse, render_manage
+from bastion.web.account.page import account_context
+from bastion.web.common import first_error
+from bastion.web.manage.views import manage_url, managed_project, project_for, refuse, render_manage
 from bastion.web.reauth import is_fresh, reauth_redirect
-from bastion.web.views import _account_context
+from bastion.web.roles.forms import ChangeRoleForm, InviteForm
 
 
 def _manageable(request: HttpRequest, name: str) -> Project | HttpResponse:
@@ -130,7 +131,7 @@ def role_remove(request: HttpRequest, name: str, username: str) -> HttpResponse:
 
 def _account_refusal(request: HttpRequest, reason: str, status: int = 400) -> HttpResponse:
     messages.error(request, reason)
-    return render(request, "web/account.html", _account_context(request), status=status)
+    return render(request, "web/account.html", account_context(request), status=status)
 
 
 def _account_action(request: HttpRequest, act: Callable[[User], str]) -> HttpResponse:
@@ -149,7 +150,7 @@ def _account_action(request: HttpRequest, act: Callable[[User], str]) -> HttpRes
 @require_POST
 def role_leave(request: HttpRequest, name: str) -> HttpResponse:
     def leave(user: User) -> str:
-        project = _managed_project(name)
+        project = managed_project(name)
         roles.leave(project, user=user, request=request)
         return f"You left '{project.name}'."
 

@@ -1,10 +1,14 @@
-"""URLs of bastion.web.email_views (included by bastion.web.urls)."""
+"""URLs of the account: login, the account page, registration, email and password (included
+by bastion.web.urls)."""
 
 from django.urls import URLPattern, path
 
-from bastion.web import email_views
+from bastion.web.account import email_views, login, page
 
 urlpatterns: list[URLPattern] = [
+    path("account/login/", login.LoginView.as_view(), name="login"),
+    path("account/logout/", login.LogoutView.as_view(), name="logout"),
+    path("account/", page.account, name="account"),
     path("account/register/", email_views.register, name="register"),
     path("account/email/resend/", email_views.email_resend, name="email-resend"),
     path("account/email/verify/<str:token>/", email_views.email_verify, name="email-verify"),

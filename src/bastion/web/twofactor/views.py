@@ -37,7 +37,7 @@ from bastion.accounts import mfa
 from bastion.accounts import webauthn as wa
 from bastion.accounts.models import User, has_two_factor
 from bastion.tokens.policy import lacks_required_second_factor, second_factor_required
-from bastion.web.auth import (
+from bastion.web.account.login import (
     DEFAULT_BACKEND,
     can_log_in,
     check_codes,
@@ -45,13 +45,13 @@ from bastion.web.auth import (
     pending_user,
     record_user_event,
 )
-from bastion.web.forms_twofactor import (
+from bastion.web.reauth import is_fresh, mark_reauthenticated, reauth_redirect, safe_next, sensitive
+from bastion.web.twofactor.forms import (
     KeyLabelForm,
     PasswordForm,
     SecondFactorForm,
     TotpConfirmForm,
 )
-from bastion.web.reauth import is_fresh, mark_reauthenticated, reauth_redirect, safe_next, sensitive
 
 TOTP_ENROL_KEY = "bastion_totp_enrol"
 NEW_CODES_KEY = "bastion_new_recovery_codes"

@@ -29,9 +29,9 @@ from bastion.accounts import mfa
 from bastion.accounts.models import User, has_two_factor
 from bastion.accounts.webauthn import credentials_of
 from bastion.events import services as events
-from bastion.web.forms import LoginForm
-from bastion.web.forms_twofactor import SecondFactorForm
+from bastion.web.account.forms import LoginForm
 from bastion.web.reauth import mark_reauthenticated
+from bastion.web.twofactor.forms import SecondFactorForm
 
 PENDING_KEY = "bastion_2fa_pending"
 # How long the second step may take after the password was accepted.

@@ -34,14 +34,14 @@ from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
 from bastion.accounts.services import AccountError, create_user
 from bastion.events import services as events
-from bastion.web.forms_account import (
+from bastion.web.account.forms import (
     RULES_HELP,
     EmailChangeForm,
     RegistrationForm,
     ResetRequestForm,
 )
+from bastion.web.common import public_url
 from bastion.web.reauth import sensitive
-from bastion.web.views import public_url
 
 log = logging.getLogger(__name__)
 

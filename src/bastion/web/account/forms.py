@@ -1,4 +1,4 @@
-"""Forms of the email, password and registration pages.
+"""Forms of the login, email, password and registration pages.
 
 They check shape and match the two typed passwords; the rules (address uniqueness, password
 validators, user names) belong to :mod:`bastion.accounts` and are only called from here, so the
@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.mail import send_mail
 from django.urls import reverse
 
@@ -151,3 +151,15 @@ class RegistrationForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return data
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing frozen accounts as well as inactive ones."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if getattr(user, "is_frozen", False):
+            raise forms.ValidationError(
+                "This account is frozen. Contact the administrators of this index.",
+                code="frozen",
+            )

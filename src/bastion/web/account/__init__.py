@@ -1,0 +1,1 @@
+"""The account: login and logout, the account page, registration, email and password."""

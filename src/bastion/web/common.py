@@ -1,0 +1,43 @@
+"""What every area of the pages uses: the refusal page, the permission question, the public URL
+of this index, and the one-line error of a form. Areas import these by their public names; no
+area reaches into another's private helpers."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from bastion.packages.models import Project
+from bastion.tokens.policy import Action, Decision, authorize, session_identity
+
+CONFIRM_REQUIRED = "Confirm the request"
+
+
+def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "web/forbidden.html", {"reason": reason}, status=403)
+
+
+def decide(request: HttpRequest, action: Action, project: Project | None = None) -> Decision:
+    return authorize(session_identity(request.user), action, project)  # type: ignore[arg-type]
+
+
+def public_url(request: HttpRequest, path: str) -> str:
+    """An absolute URL of this index for tools (pip, twine): under the configured public URL
+    when there is one, otherwise on the scheme and host this request came in on (the host is
+    checked against ALLOWED_HOSTS by Django)."""
+    base = str(getattr(settings, "BASTION_BASE_URL", "") or "").rstrip("/")
+    if base:
+        return base + path
+    return request.build_absolute_uri(path)
+
+
+def first_error(form: forms.Form) -> str:
+    """The form's first error, one line for the page."""
+    for field, errors in form.errors.items():
+        if errors:
+            label = form.fields[field].label if field in form.fields else ""
+            message = str(errors[0])
+            return f"{label}: {message}" if label and message != CONFIRM_REQUIRED else message
+    return "The form is not valid."

@@ -1,0 +1,1 @@
+"""Managing a project: the management page, yanking, deletion and the project's history."""

@@ -1,0 +1,1 @@
+"""Collaborators of a project: invitations, roles, leaving."""

@@ -1,0 +1,1 @@
+"""The API token pages: create, revoke one, revoke all."""
