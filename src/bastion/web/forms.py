@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from bastion import authz
 from bastion.packages.models import Project
 
 MAX_TOKEN_DAYS = 3650
@@ -21,7 +22,7 @@ class LoginForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if getattr(user, "is_frozen", False):
+        if not authz.may_sign_in(user):
             raise forms.ValidationError(
                 "This account is frozen. Contact the administrators of this index.",
                 code="frozen",

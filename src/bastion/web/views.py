@@ -1,5 +1,5 @@
 """Pages for people. Views are thin: they read through :mod:`bastion.web.queries` and the
-domains' services, ask :func:`bastion.tokens.policy.authorize` for every permission, and change
+domains' services, ask :func:`bastion.authz.authorize` for every permission, and change
 state only through the domains' services."""
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from bastion.authz import Action, Decision, authorize
 from bastion.events import services as events
 from bastion.index.jsonapi import latest_release
 from bastion.index.render import file_url
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project, Release
 from bastion.tokens import services as tokens
-from bastion.tokens.policy import Action, Decision, authorize, session_identity
 from bastion.web import queries, twofactor
 from bastion.web.forms import SearchForm, TokenCreateForm
+from bastion.web.reauth import identity_of
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -44,7 +45,7 @@ def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
 
 
 def _decide(request: HttpRequest, action: Action, project: Project | None = None) -> Decision:
-    return authorize(session_identity(request.user), action, project)  # type: ignore[arg-type]
+    return authorize(identity_of(request), action, project)
 
 
 def public_url(request: HttpRequest, path: str) -> str:
@@ -169,7 +170,7 @@ def _release_page(
         "links": _project_links(metadata),
         "author": metadata.get("author") or metadata.get("author_email") or "",
         "maintainer": metadata.get("maintainer") or metadata.get("maintainer_email") or "",
-        "can_manage": bool(_decide(request, Action.YANK, project)),
+        "can_manage": bool(_decide(request, Action.MANAGE_PROJECT, project)),
     }
     return render(request, "web/project.html", context)
 
