@@ -91,6 +91,9 @@ VERIFIED_EMAIL_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT, Action
 #: Actions that a session may take only shortly after proving again who it is.
 REAUTH_ACTIONS = frozenset({Action.ADD_OWNER})
 HELP = "https://pypi.org/help/"
+#: How a refusal names an action when not by its value: the management page's refusal has
+#: always said "to yank" (the page was asked as YANK), and what people read stays as it was.
+_REFUSED_AS: dict[Action, str] = {Action.MANAGE_PROJECT: str(Action.YANK)}
 
 
 class IdentityKind(enum.StrEnum):
@@ -251,6 +254,5 @@ def _project_grant(identity: Identity, user: User, action: Action, project: Proj
         )
     if action is Action.SCOPE_TOKEN:
         return _deny(f"You have no role on project '{project.name}'.")
-    return _deny(
-        f"The user '{user.username}' isn't allowed to {action} on project '{project.name}'."
-    )
+    verb = _REFUSED_AS.get(action, str(action))
+    return _deny(f"The user '{user.username}' isn't allowed to {verb} on project '{project.name}'.")
