@@ -119,42 +119,98 @@ REQUESTS: dict[str, list[Row]] = {
     # -- the upload API: tokens only, never a session or a password --------------------------
     "upload": [
         # A new version of an existing project: its collaborators' tokens.
-        Row("POST", lambda s: "/legacy/", action=Action.UPLOAD,
-            data=lambda s: _dist(s, "demo-pkg", "3.0"), token_auth=True),
+        Row(
+            "POST",
+            lambda s: "/legacy/",
+            action=Action.UPLOAD,
+            data=lambda s: _dist(s, "demo-pkg", "3.0"),
+            token_auth=True,
+        ),
         # A new project: anyone with 2FA and a verified email, but no project-scoped or
         # upload-only token (those never create a project).
-        Row("POST", lambda s: "/legacy/", action=Action.CREATE_PROJECT,
-            data=lambda s: _dist(s, "matrixnew", "1.0"), token_auth=True),
+        Row(
+            "POST",
+            lambda s: "/legacy/",
+            action=Action.CREATE_PROJECT,
+            data=lambda s: _dist(s, "matrixnew", "1.0"),
+            token_auth=True,
+        ),
     ],
     # -- project management (owners; administrators as moderators) ---------------------------
     "manage-project": [Row("GET", lambda s: P)],
-    "release-yank": [Row("POST", lambda s: P + "release/1.0/yank/",
-                         data=lambda s: {"reason": "matrix"})],
+    "release-yank": [
+        Row("POST", lambda s: P + "release/1.0/yank/", data=lambda s: {"reason": "matrix"})
+    ],
     "release-unyank": [Row("POST", lambda s: P + "release/0.9/unyank/")],
-    "file-delete": [Row("POST", lambda s: P + f"file/{_file_id(s)}/delete/",
-                        data=lambda s: {"confirm": s.world.current_file.filename})],
-    "release-delete": [Row("POST", lambda s: P + "release/1.0/delete/",
-                           data=lambda s: {"confirm": "1.0"})],
-    "project-delete": [Row("POST", lambda s: P + "delete/",
-                           data=lambda s: {"confirm": "demo-pkg"})],
-    "role-invite": [Row("POST", lambda s: P + "roles/invite/",
-                        action=Action.MANAGE_ROLES,
-                        data=lambda s: {"username": "ursula", "role": Role.MAINTAINER})],
-    "role-invitation-revoke": [Row("POST", lambda s: P + f"roles/invitations/{s.invitation.pk}/revoke/")],
-    "role-change": [Row("POST", lambda s: P + "roles/mallory/change/", action=Action.ADD_OWNER,
-                        data=lambda s: {"role": Role.OWNER})],
+    "file-delete": [
+        Row(
+            "POST",
+            lambda s: P + f"file/{_file_id(s)}/delete/",
+            data=lambda s: {"confirm": s.world.current_file.filename},
+        )
+    ],
+    "release-delete": [
+        Row("POST", lambda s: P + "release/1.0/delete/", data=lambda s: {"confirm": "1.0"})
+    ],
+    "project-delete": [
+        Row("POST", lambda s: P + "delete/", data=lambda s: {"confirm": "demo-pkg"})
+    ],
+    "role-invite": [
+        Row(
+            "POST",
+            lambda s: P + "roles/invite/",
+            action=Action.MANAGE_ROLES,
+            data=lambda s: {"username": "ursula", "role": Role.MAINTAINER},
+        )
+    ],
+    "role-invitation-revoke": [
+        Row("POST", lambda s: P + f"roles/invitations/{s.invitation.pk}/revoke/")
+    ],
+    "role-change": [
+        Row(
+            "POST",
+            lambda s: P + "roles/mallory/change/",
+            action=Action.ADD_OWNER,
+            data=lambda s: {"role": Role.OWNER},
+        )
+    ],
     "role-remove": [Row("POST", lambda s: P + "roles/mallory/remove/")],
     # Leaving is the collaborator's own decision, needing no permission but a role.
-    "role-leave": [Row("POST", lambda s: "/account/projects/demo-pkg/leave/",
-                       mine=frozenset({NO2FA, MAINT, OWNER}))],
+    "role-leave": [
+        Row(
+            "POST",
+            lambda s: "/account/projects/demo-pkg/leave/",
+            mine=frozenset({NO2FA, MAINT, OWNER}),
+        )
+    ],
     # Answering an invitation: the invitee only (the user with 2FA was invited).
-    "invitation-accept": [Row("POST", lambda s: f"/account/invitations/{s.invitation.pk}/accept/", mine=frozenset({USER}))],
-    "invitation-decline": [Row("POST", lambda s: f"/account/invitations/{s.invitation.pk}/decline/", mine=frozenset({USER}))],
+    "invitation-accept": [
+        Row(
+            "POST",
+            lambda s: f"/account/invitations/{s.invitation.pk}/accept/",
+            mine=frozenset({USER}),
+        )
+    ],
+    "invitation-decline": [
+        Row(
+            "POST",
+            lambda s: f"/account/invitations/{s.invitation.pk}/decline/",
+            mine=frozenset({USER}),
+        )
+    ],
     # -- tokens ----------------------------------------------------------------------------------
-    "token-create": [Row("POST", lambda s: "/account/tokens/new/", action=Action.CREATE_TOKEN,
-                         data=lambda s: {"name": "matrix", "project": "", "expires_days": ""})],
+    "token-create": [
+        Row(
+            "POST",
+            lambda s: "/account/tokens/new/",
+            action=Action.CREATE_TOKEN,
+            data=lambda s: {"name": "matrix", "project": "", "expires_days": ""},
+        )
+    ],
     # Revoking is always allowed to the token's owner (even without 2FA: it only takes away).
-    "token-revoke": [Row("POST", lambda s: f"/account/tokens/{s.own_token.pk}/revoke/", mine=frozenset({OWNER}))],
+    "token-revoke": [
+        Row("POST", lambda s: f"/account/tokens/{s.own_token.pk}/revoke/", mine=frozenset({OWNER}))
+    ],
     "token-revoke-all": [Row("POST", lambda s: "/account/tokens/revoke-all/")],
     # -- account settings: every logged-in person, 2FA or not (that is where it is set up) -----
     "account": [Row("GET", lambda s: "/account/")],
@@ -164,13 +220,28 @@ REQUESTS: dict[str, list[Row]] = {
     "account-2fa-totp-remove": [Row("POST", lambda s: "/account/two-factor/totp/remove/")],
     "account-2fa-webauthn-add": [Row("GET", lambda s: "/account/two-factor/webauthn/add/")],
     # The owner's security key: nobody else can see it, let alone remove it.
-    "account-2fa-webauthn-remove": [Row("POST", lambda s: f"/account/two-factor/webauthn/{s.owner_key}/remove/", mine=frozenset({OWNER}))],
+    "account-2fa-webauthn-remove": [
+        Row(
+            "POST",
+            lambda s: f"/account/two-factor/webauthn/{s.owner_key}/remove/",
+            mine=frozenset({OWNER}),
+        )
+    ],
     # Without a factor, recovery codes make no sense: sent back with the reason (a no-op).
-    "account-2fa-recovery-generate": [Row("POST", lambda s: "/account/two-factor/recovery-codes/generate/")],
+    "account-2fa-recovery-generate": [
+        Row("POST", lambda s: "/account/two-factor/recovery-codes/generate/")
+    ],
     "account-2fa-recovery-codes": [Row("GET", lambda s: "/account/two-factor/recovery-codes/")],
-    "webauthn-register-options": [Row("POST", lambda s: "/account/webauthn/register/options/",
-                                      data=lambda s: {"label": "matrix key"})],
-    "webauthn-register-verify": [Row("POST", lambda s: "/account/webauthn/register/verify/", forged=True)],
+    "webauthn-register-options": [
+        Row(
+            "POST",
+            lambda s: "/account/webauthn/register/options/",
+            data=lambda s: {"label": "matrix key"},
+        )
+    ],
+    "webauthn-register-verify": [
+        Row("POST", lambda s: "/account/webauthn/register/verify/", forged=True)
+    ],
     "account-reauth": [Row("GET", lambda s: "/account/reauth/")],
     "email-resend": [Row("POST", lambda s: "/account/email/resend/")],
     "email-change": [Row("GET", lambda s: "/account/email/change/")],
@@ -199,15 +270,23 @@ REQUESTS: dict[str, list[Row]] = {
     "login": [Row("GET", lambda s: "/account/login/")],
     "login-2fa": [Row("GET", lambda s: "/account/login/2fa/")],
     "logout": [Row("POST", lambda s: "/account/logout/")],
-    "webauthn-auth-options": [Row("POST", lambda s: "/account/webauthn/authenticate/passkey/options/")],
-    "webauthn-auth-verify": [Row("POST", lambda s: "/account/webauthn/authenticate/passkey/verify/", forged=True)],
+    "webauthn-auth-options": [
+        Row("POST", lambda s: "/account/webauthn/authenticate/passkey/options/")
+    ],
+    "webauthn-auth-verify": [
+        Row("POST", lambda s: "/account/webauthn/authenticate/passkey/verify/", forged=True)
+    ],
     "register": [Row("GET", lambda s: "/account/register/")],  # off by default: 404
     "email-verify": [Row("GET", lambda s: "/account/email/verify/not-a-token/", forged=True)],
-    "email-change-confirm": [Row("GET", lambda s: "/account/email/confirm/not-a-token/", forged=True)],
+    "email-change-confirm": [
+        Row("GET", lambda s: "/account/email/confirm/not-a-token/", forged=True)
+    ],
     "password-reset": [Row("GET", lambda s: "/account/password/reset/")],
     "password-reset-done": [Row("GET", lambda s: "/account/password/reset/sent/")],
     "password-reset-complete": [Row("GET", lambda s: "/account/password/reset/complete/")],
-    "password-reset-confirm": [Row("GET", lambda s: "/account/password/reset/MQ/bad-token/", forged=True)],
+    "password-reset-confirm": [
+        Row("GET", lambda s: "/account/password/reset/MQ/bad-token/", forged=True)
+    ],
 }
 
 #: Unnamed URL patterns, by the view they call, get a name here for the table.
@@ -289,7 +368,9 @@ def _expected(setup: Setup, name: str, row: Row) -> frozenset[str] | None:
         return None
     action = _action(name, row)
     if row.forged or action is None:
-        assert row.forged, f"{name} is authenticated by a secret: its request must carry a forged one"
+        assert row.forged, (
+            f"{name} is authenticated by a secret: its request must carry a forged one"
+        )
         return NOBODY
     at = int(time.time())
     project = setup.world.project if action in PROJECT_ACTIONS else None
@@ -401,7 +482,11 @@ def test_matrix(setup: Setup, name: str, index: int, identity: str) -> None:
     assert response.status_code < 500, (name, identity, response.status_code)
     refused = _refused(response)
     if allowed is None:
-        assert not (refused and response.status_code in (401, 403)), (name, identity, response.status_code)
+        assert not (refused and response.status_code in (401, 403)), (
+            name,
+            identity,
+            response.status_code,
+        )
         return
     expected = identity in allowed
     location = response.get("Location", "")
@@ -444,7 +529,9 @@ def test_no_endpoint_answers_garbage_with_a_server_error(setup: Setup, name: str
                 client.post(path, b"\xff\xfe{", content_type="application/json", **headers),
                 client.post(path, GARBAGE, content_type="application/json", **headers),
                 client.post(
-                    path, {"credential": GARBAGE, **GARBAGE}, content_type="application/json",
+                    path,
+                    {"credential": GARBAGE, **GARBAGE},
+                    content_type="application/json",
                     **headers,
                 ),
             ):

@@ -236,7 +236,9 @@ def authorize(identity: Identity, action: Action, project: Project | None = None
     assert project is not None
     decision = _project_grant(identity, user, action, project)
     if decision and action in REAUTH_ACTIONS and not is_fresh(identity.reauthenticated_at):
-        return Decision(False, "Confirm it is you first: this change needs it.", reauthenticate=True)
+        return Decision(
+            False, "Confirm it is you first: this change needs it.", reauthenticate=True
+        )
     return decision
 
 
