@@ -2,7 +2,7 @@
 
 Django's admin has its own login form, which would let a password alone in (no second factor,
 no rate limit). Here the admin sends people to bastion's login page, and lets in only whom
-:func:`bastion.tokens.policy.authorize` allows :data:`~bastion.tokens.policy.Action.ADMIN`:
+:func:`bastion.authz.authorize` allows :data:`~bastion.authz.Action.ADMIN`:
 an active, unfrozen superuser with two-factor authentication, on a session.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.contrib.admin import AdminSite
@@ -21,7 +21,17 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 
+if TYPE_CHECKING:
+    from bastion.authz import Decision
+
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+def _admin_decision(request: HttpRequest) -> Decision:
+    from bastion.authz import Action, authorize
+    from bastion.web.reauth import identity_of
+
+    return authorize(identity_of(request), Action.ADMIN)
 
 
 class BastionAdminSite(AdminSite):
@@ -29,9 +39,7 @@ class BastionAdminSite(AdminSite):
     site_title = "bastion admin"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from bastion.tokens.policy import Action, authorize, session_identity
-
-        return bool(authorize(session_identity(request.user), Action.ADMIN))  # type: ignore[arg-type]
+        return bool(_admin_decision(request))
 
     def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         """Django's admin takes an empty ``_to_field`` for a field name and fails looking it
@@ -52,10 +60,8 @@ class BastionAdminSite(AdminSite):
         if request.user.is_authenticated:
             # Logged in but not allowed (no second factor, not an administrator): say why,
             # rather than bounce between this page and the login page for ever.
-            from bastion.tokens.policy import Action, authorize, session_identity
-
-            decision = authorize(session_identity(request.user), Action.ADMIN)  # type: ignore[arg-type]
-            return render(request, "web/forbidden.html", {"reason": decision.reason}, status=403)
+            reason = _admin_decision(request).reason
+            return render(request, "web/forbidden.html", {"reason": reason}, status=403)
         next_url = request.GET.get("next") or reverse("admin:index")
         return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
 

@@ -360,7 +360,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     user = _user(args.name)
     if user is None:
         return 2
-    from bastion.tokens.policy import (
+    from bastion.authz import (
         Action,
         authorize,
         lacks_required_second_factor,

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from bastion.authz import Action, authorize
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project, Release
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
 from bastion.tokens.models import Token
-from bastion.tokens.policy import Action, authorize
 from tests import builders
 from tests.conftest import basic
 

@@ -8,10 +8,10 @@ import pytest
 from django.db import transaction
 from pymacaroons import Macaroon
 
+from bastion.authz import Action, authorize
 from bastion.packages import services as packages
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
-from bastion.tokens.policy import Action, authorize
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ Adding an Action without adding its column here fails ``test_every_action_is_in_
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -12,26 +13,36 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from bastion.authz import ANONYMOUS, Action, Identity, authorize, reauth_window, session_identity
+from bastion.authz.policy import PROJECT_ACTIONS
 from bastion.packages import services as packages
 from bastion.tokens import services as tokens
 from bastion.tokens.models import Token
-from bastion.tokens.policy import ANONYMOUS, Action, Identity, authorize, session_identity
 
 pytestmark = pytest.mark.django_db
 
 A = Action
+#: What the owner of a project may do on it, and what an administrator may do as a moderator.
+OWNING = {A.UPLOAD, A.YANK, A.DELETE, A.MANAGE_PROJECT, A.MANAGE_ROLES, A.ADD_OWNER, A.SCOPE_TOKEN}
+MODERATING = {A.YANK, A.DELETE, A.MANAGE_PROJECT, A.MANAGE_ROLES, A.ADD_OWNER}
+SIGNED_IN = {A.CREATE_PROJECT, A.CREATE_TOKEN, A.MANAGE_ACCOUNT}
 # identity -> the set of actions allowed on project "samplepkg" (owned by "owner").
 EXPECTED: dict[str, set[Action]] = {
     "anonymous": set(),
-    "stranger session": {A.CREATE_PROJECT, A.CREATE_TOKEN},
-    "maintainer session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.UPLOAD},
-    "owner session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.UPLOAD, A.YANK, A.DELETE, A.MANAGE_ROLES},
-    "admin session": {A.CREATE_PROJECT, A.CREATE_TOKEN, A.YANK, A.DELETE, A.MANAGE_ROLES, A.ADMIN},
+    "stranger session": SIGNED_IN,
+    "maintainer session": SIGNED_IN | {A.UPLOAD, A.SCOPE_TOKEN},
+    "owner session": SIGNED_IN | OWNING,
+    # Re-authenticated too long ago: everything but handing the project to a new owner.
+    "stale owner session": SIGNED_IN | OWNING - {A.ADD_OWNER},
+    "admin session": SIGNED_IN | MODERATING | {A.ADMIN},
     "frozen owner session": set(),
-    # An owner without a second factor: nothing while BASTION_REQUIRE_2FA is on (the default).
-    "no-2fa owner session": set(),
+    # An owner without a second factor: only their own account (where the factor is set up)
+    # while BASTION_REQUIRE_2FA is on (the default).
+    "no-2fa owner session": {A.MANAGE_ACCOUNT},
     "no-2fa owner user token": set(),
     "unverified-email owner token": set(),
+    # Without a verified address: no uploads and no tokens, but the rest of what owners do.
+    "unverified-email owner session": {A.MANAGE_ACCOUNT} | OWNING - {A.UPLOAD},
     "owner user token": {A.CREATE_PROJECT, A.UPLOAD},
     "owner token for samplepkg": {A.UPLOAD},
     "owner token for other": set(),
@@ -67,14 +78,22 @@ def identities(make_user: Any) -> tuple[dict[str, Identity], Any]:
         return tokens.authenticate(raw)
 
     now = timezone.now()
+    fresh = int(time.time())
+    stale = fresh - reauth_window() - 1
+
+    def session(user: Any, at: int = fresh) -> Identity:
+        return session_identity(user, reauthenticated_at=at)
+
     ids = {
         "anonymous": ANONYMOUS,
-        "stranger session": session_identity(stranger),
-        "maintainer session": session_identity(maintainer),
-        "owner session": session_identity(owner),
-        "admin session": session_identity(admin),
-        "frozen owner session": session_identity(frozen),
-        "no-2fa owner session": session_identity(no2fa),
+        "stranger session": session(stranger),
+        "maintainer session": session(maintainer),
+        "owner session": session(owner),
+        "admin session": session(admin),
+        "frozen owner session": session(frozen),
+        "stale owner session": session(owner, stale),
+        "no-2fa owner session": session(no2fa),
+        "unverified-email owner session": session(unverified),
         "no-2fa owner user token": tok(no2fa),
         "unverified-email owner token": tok(unverified),
         "owner user token": tok(owner),
@@ -109,7 +128,7 @@ def test_matrix(identities: tuple[dict[str, Identity], Any], identity_name: str)
     assert set(ids) == set(EXPECTED)
     identity = ids[identity_name]
     for action in Action:
-        target = project if action in (A.UPLOAD, A.YANK, A.DELETE, A.MANAGE_ROLES) else None
+        target = project if action in PROJECT_ACTIONS else None
         decision = authorize(identity, action, target)
         expected = action in EXPECTED[identity_name]
         assert bool(decision) is expected, (identity_name, action, decision.reason)

@@ -8,7 +8,7 @@ other at the same moment cannot leave a project with no owner at all.
 
 These functions decide what is *possible* (the last owner stays, an invitation is for its
 invitee); whether the caller is *allowed* to ask is decided before, by
-:func:`bastion.tokens.policy.authorize` with ``Action.MANAGE_ROLES``.
+:func:`bastion.authz.authorize` with ``Action.MANAGE_ROLES`` (``ADD_OWNER`` to grant ownership).
 """
 
 from __future__ import annotations

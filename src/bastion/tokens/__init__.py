@@ -1,4 +1,4 @@
-"""API tokens (macaroons with caveats) and the one module that decides authorisation.
+"""API tokens (macaroons with caveats): issuing, authenticating, revoking, leak disclosure.
 
-``policy.authorize`` is the only place that answers "may this identity do this?".
+Whether a token may do an action is decided by :func:`bastion.authz.authorize`.
 """

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
+from bastion.authz import Action, Identity, IdentityKind, authorize, session_identity
 from bastion.events import services as events
 from bastion.packages import services as packages
 from bastion.tokens import macaroons
 from bastion.tokens.models import Token
-from bastion.tokens.policy import Identity, IdentityKind
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdwy])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -57,8 +57,9 @@ def create_token(
         project = packages.get_project(project_name)
         if project is None:
             raise TokenRequestError(f"No project named '{project_name}'.")
-        if packages.role_of(user, project) is None:
-            raise TokenRequestError(f"You have no role on project '{project.name}'.")
+        decision = authorize(session_identity(user), Action.SCOPE_TOKEN, project)
+        if not decision:
+            raise TokenRequestError(decision.reason)
         normalized.append(project.normalized_name)
     if expires is not None and expires <= timezone.now():
         raise TokenRequestError("The expiry must be in the future.")
@@ -110,7 +111,7 @@ def create_token(
 
 
 def authenticate(raw: str) -> Identity:
-    """Find the token's row and user. The signature and caveats are checked by the policy,
+    """Find the token's row and user. The signature and caveats are checked by ``authz``,
     with the context of the action, every time the identity is used."""
     macaroon = macaroons.parse(raw)
     identifier = macaroons.identifier_of(macaroon)

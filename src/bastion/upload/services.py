@@ -24,6 +24,7 @@ from packaging.metadata import Metadata, RawMetadata
 from bastion import ratelimit
 from bastion.accounts.models import User
 from bastion.archives import Limits
+from bastion.authz import Action, Identity, authorize
 from bastion.events import services as events
 from bastion.names.normalize import MAX_NAME_LENGTH
 from bastion.names.services import check_new_project_name
@@ -33,7 +34,6 @@ from bastion.packages.models import File, Project, Release
 from bastion.storage import file_key, get_storage
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
-from bastion.tokens.policy import Action, Identity, authorize
 from bastion.upload import distribution, metadata
 from bastion.upload.receive import ReceivedFile
 

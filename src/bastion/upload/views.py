@@ -11,9 +11,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from bastion import ratelimit
+from bastion.authz import Identity
 from bastion.packages.models import Project
 from bastion.ratelimit import RateLimited
-from bastion.tokens.policy import Identity
 from bastion.upload.receive import FormError, ReceivedFile, ReceivedForm, is_multipart, read_form
 from bastion.upload.services import (
     UploadError,

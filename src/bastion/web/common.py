@@ -9,8 +9,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from bastion.authz import Action, Decision, authorize
 from bastion.packages.models import Project
-from bastion.tokens.policy import Action, Decision, authorize, session_identity
+from bastion.web.reauth import identity_of
 
 CONFIRM_REQUIRED = "Confirm the request"
 
@@ -20,7 +21,7 @@ def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
 
 
 def decide(request: HttpRequest, action: Action, project: Project | None = None) -> Decision:
-    return authorize(session_identity(request.user), action, project)  # type: ignore[arg-type]
+    return authorize(identity_of(request), action, project)
 
 
 def public_url(request: HttpRequest, path: str) -> str:

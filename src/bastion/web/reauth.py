@@ -4,6 +4,8 @@ Adding or removing a second factor, changing the email address and adding an own
 user to prove again who they are (their second factor, or their password while they have none)
 if they have not done so within ``BASTION_REAUTH_SECONDS``: a session cookie left in a browser
 must not be enough to take an account over. The prompt itself is the ``account-reauth`` page.
+Whether the last proof is recent enough is decided by :func:`bastion.authz.is_fresh`; this
+module keeps its time in the session and sends people to the prompt.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from bastion import authz
 
 SESSION_KEY = "bastion_reauth_at"
 
@@ -28,9 +31,17 @@ def mark_reauthenticated(request: HttpRequest) -> None:
 
 
 def is_fresh(request: HttpRequest) -> bool:
+    return authz.is_fresh(request.session.get(SESSION_KEY))
+
+
+def identity_of(request: HttpRequest) -> authz.Identity:
+    """The identity a page request acts as: its session's user (anonymous until logged in,
+    the second factor included), with when it last proved who it is."""
     at = request.session.get(SESSION_KEY)
-    window = int(getattr(settings, "BASTION_REAUTH_SECONDS", 900))
-    return isinstance(at, int) and 0 <= time.time() - at <= window
+    return authz.session_identity(
+        request.user,  # type: ignore[arg-type]
+        reauthenticated_at=at if isinstance(at, int) else None,
+    )
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:

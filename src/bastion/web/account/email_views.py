@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bastion import ratelimit
+from bastion import authz, ratelimit
 from bastion.accounts import emails
 from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
@@ -269,7 +269,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def get_user(self, uidb64: str) -> Any:
         user = super().get_user(uidb64)
-        if user is None or not user.is_active or getattr(user, "is_frozen", False):
+        if user is None or not authz.may_sign_in(user):
             return None  # a frozen account must not reset its way back in
         return user
 

@@ -17,6 +17,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from bastion import authz
 from bastion.accounts.emails import check_address
 from bastion.accounts.models import User
 from bastion.accounts.services import AccountError
@@ -78,7 +79,7 @@ class ResetRequestForm(PasswordResetForm):
 
     def get_users(self, email: str) -> Iterator[Any]:
         for user in super().get_users(email):
-            if not getattr(user, "is_frozen", False):
+            if authz.may_sign_in(user):
                 yield user
 
     def send_mail(
@@ -158,7 +159,7 @@ class LoginForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if getattr(user, "is_frozen", False):
+        if not authz.may_sign_in(user):
             raise forms.ValidationError(
                 "This account is frozen. Contact the administrators of this index.",
                 code="frozen",

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from bastion import ratelimit
+from bastion import authz, ratelimit
 from bastion.accounts import mfa
 from bastion.accounts.models import User, has_two_factor
 from bastion.accounts.webauthn import credentials_of
@@ -75,7 +75,7 @@ def complete_login(
 
 
 def can_log_in(user: Any) -> bool:
-    return bool(user.is_active and not getattr(user, "is_frozen", False))
+    return authz.may_sign_in(user)
 
 
 def check_codes(request: HttpRequest, user: User, data: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Managing a project (owners, and admins): releases and yanking, collaborators, deletion, and
 the project's security history.
 
-Every permission is asked of :func:`bastion.tokens.policy.authorize`; the changes themselves are
+Every permission is asked of :func:`bastion.authz.authorize`; the changes themselves are
 made by the packages domain (:mod:`~bastion.packages.services`, :mod:`~bastion.packages.roles`,
 :mod:`~bastion.packages.deletion`), which audits them. A refused change answers 400 with the
 management page and a one-line reason, so the owner sees what to fix where they were.
@@ -30,13 +30,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from bastion.authz import Action
 from bastion.events import services as events
 from bastion.events.models import Event
 from bastion.packages import deletion
 from bastion.packages import roles as project_roles
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project
-from bastion.tokens.policy import Action
 from bastion.web import queries
 from bastion.web.common import decide, first_error, forbidden
 from bastion.web.manage.forms import ConfirmForm, YankForm
@@ -121,7 +121,7 @@ def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
     project = managed_project(name)
     if name != project.normalized_name:
         return HttpResponsePermanentRedirect(manage_url(project))
-    decision = decide(request, Action.YANK, project)
+    decision = decide(request, Action.MANAGE_PROJECT, project)
     if not decision:
         return forbidden(request, decision.reason)
     return render_manage(request, project)

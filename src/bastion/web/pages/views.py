@@ -1,5 +1,5 @@
 """Pages for people. Views are thin: they read through :mod:`bastion.web.queries` and the
-domains' services, ask :func:`bastion.tokens.policy.authorize` for every permission, and change
+domains' services, ask :func:`bastion.authz.authorize` for every permission, and change
 state only through the domains' services."""
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
+from bastion.authz import Action
 from bastion.index.jsonapi import latest_release
 from bastion.index.render import file_url
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project, Release
-from bastion.tokens.policy import Action
 from bastion.web import queries
 from bastion.web.common import decide, public_url
 from bastion.web.pages.forms import SearchForm
@@ -146,7 +146,7 @@ def _release_page(
         "links": _project_links(metadata),
         "author": metadata.get("author") or metadata.get("author_email") or "",
         "maintainer": metadata.get("maintainer") or metadata.get("maintainer_email") or "",
-        "can_manage": bool(decide(request, Action.YANK, project)),
+        "can_manage": bool(decide(request, Action.MANAGE_PROJECT, project)),
     }
     return render(request, "web/project.html", context)
 

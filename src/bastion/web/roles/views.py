@@ -2,7 +2,8 @@
 a project (anyone with a role), and answering an invitation (its invitee only).
 
 Making someone an owner hands them the project, so it needs a recent re-authentication, like
-PyPI's: a session cookie left in a browser must not be enough to add an accomplice.
+PyPI's: a session cookie left in a browser must not be enough to add an accomplice. Both rules
+are :mod:`bastion.authz`'s (``MANAGE_ROLES``, and ``ADD_OWNER`` for ownership).
 """
 
 from __future__ import annotations
@@ -17,23 +18,31 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from bastion import authz
 from bastion.accounts.models import User
 from bastion.packages import roles
-from bastion.packages.models import Project, Role
-from bastion.tokens.policy import Action
+from bastion.packages.models import Project
 from bastion.web.account.page import account_context
-from bastion.web.common import first_error
+from bastion.web.common import decide, first_error, forbidden
 from bastion.web.manage.views import manage_url, managed_project, project_for, refuse, render_manage
-from bastion.web.reauth import is_fresh, reauth_redirect
+from bastion.web.reauth import reauth_redirect
 from bastion.web.roles.forms import ChangeRoleForm, InviteForm
 
 
 def _manageable(request: HttpRequest, name: str) -> Project | HttpResponse:
-    return project_for(request, name, Action.MANAGE_ROLES)
+    return project_for(request, name, authz.Action.MANAGE_ROLES)
 
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+def _grant_refusal(request: HttpRequest, project: Project, role_name: str) -> HttpResponse | None:
+    """``None`` if this session may give ``role_name``; else the prompt or the refusal."""
+    decision = decide(request, authz.granting(role_name), project)
+    if decision.reauthenticate:
+        return reauth_redirect(request, manage_url(project))
+    return None if decision else forbidden(request, decision.reason)
 
 
 def _done(request: HttpRequest, project: Project, message: str) -> HttpResponse:
@@ -53,8 +62,9 @@ def role_invite(request: HttpRequest, name: str) -> HttpResponse:
         messages.error(request, first_error(form))
         return render_manage(request, project, status=400, invite_form=form)
     role_name = form.cleaned_data["role"]
-    if role_name == Role.OWNER and not is_fresh(request):
-        return reauth_redirect(request, manage_url(project))
+    refusal = _grant_refusal(request, project, role_name)
+    if refusal is not None:
+        return refusal
     try:
         invitation = roles.invite(
             project,
@@ -99,8 +109,9 @@ def role_change(request: HttpRequest, name: str, username: str) -> HttpResponse:
     if not form.is_valid():
         return refuse(request, project, first_error(form))
     role_name = form.cleaned_data["role"]
-    if role_name == Role.OWNER and not is_fresh(request):
-        return reauth_redirect(request, manage_url(project))
+    refusal = _grant_refusal(request, project, role_name)
+    if refusal is not None:
+        return refusal
     try:
         roles.change_role(project, username, role_name, actor=_user(request), request=request)
     except roles.RoleError as exc:

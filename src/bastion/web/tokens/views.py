@@ -16,8 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bastion import ratelimit
+from bastion.authz import Action
 from bastion.tokens import services as tokens
-from bastion.tokens.policy import Action
 from bastion.web import queries
 from bastion.web.account.page import account_context
 from bastion.web.common import decide, forbidden, public_url

@@ -36,7 +36,7 @@ from bastion import ratelimit
 from bastion.accounts import mfa
 from bastion.accounts import webauthn as wa
 from bastion.accounts.models import User, has_two_factor
-from bastion.tokens.policy import lacks_required_second_factor, second_factor_required
+from bastion.authz import lacks_required_second_factor, second_factor_required
 from bastion.web.account.login import (
     DEFAULT_BACKEND,
     can_log_in,
