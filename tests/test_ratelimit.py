@@ -88,3 +88,28 @@ def test_a_disabled_scope_never_limits(settings: Any) -> None:
     for _ in range(50):
         ratelimit.check(request, "upload", user="alice")
         ratelimit.hit(request, "upload", user="alice")
+
+
+@pytest.mark.django_db
+def test_a_full_window_is_answered_with_a_page_for_people_and_a_line_for_programs(
+    settings: Any,
+) -> None:
+    """One 429 answer (``ratelimit.answer``): a browser is shown the reason on a page; any
+    other client gets it as one line, which is also the status line's reason phrase."""
+    from django.test import Client
+
+    settings.BASTION_RATE_LIMITS = {"login.ip": "1/5m", "login.user": "off"}
+    client = Client()
+    client.post("/account/login/", {"username": "alice", "password": "wrong"})
+    page = client.post(
+        "/account/login/", {"username": "alice", "password": "wrong"}, HTTP_ACCEPT="text/html"
+    )
+    assert page.status_code == 429
+    assert page["Content-Type"].startswith("text/html")
+    assert "too many unsuccessful login attempts" in page.content.decode()
+    line = client.post("/account/login/", {"username": "alice", "password": "wrong"})
+    assert line.status_code == 429
+    assert 0 < int(line["Retry-After"]) <= 300
+    text = line.content.decode()
+    assert text.startswith("There have been too many unsuccessful login attempts.")
+    assert line.reason_phrase == text.strip()
