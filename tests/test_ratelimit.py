@@ -21,7 +21,14 @@ def test_parse_rates_reads_the_operator_setting() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["login=10/5m", "nosuch.ip=1/m", "login.host=1/m", "login.ip=ten/m", "login.ip=10/w", "login.ip"],
+    [
+        "login=10/5m",
+        "nosuch.ip=1/m",
+        "login.host=1/m",
+        "login.ip=ten/m",
+        "login.ip=10/w",
+        "login.ip",
+    ],
 )
 def test_parse_rates_refuses_what_it_cannot_read(text: str) -> None:
     with pytest.raises(ValueError, match="BASTION_RATE_LIMITS"):
@@ -51,14 +58,28 @@ def test_a_full_window_refuses_until_it_passes(
     ratelimit.check(request, "login", user="alice")
 
 
-def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(settings: Any) -> None:
-    request = RequestFactory().get(
-        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.5"
-    )
-    settings.BASTION_BEHIND_PROXY = False
-    assert ratelimit.client_ip(request) == "10.0.0.1"  # a client cannot choose its own address
+def test_behind_a_proxy_the_window_is_the_one_of_the_address_the_proxy_saw(
+    settings: Any,
+) -> None:
+    settings.BASTION_RATE_LIMITS = {"login.ip": "1/m", "login.user": "off"}
+
+    def via_proxy(client_sent: str, proxy_saw: str) -> Any:
+        return RequestFactory().post(
+            "/account/login/",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=f"{client_sent}, {proxy_saw}",
+        )
+
     settings.BASTION_BEHIND_PROXY = True
-    assert ratelimit.client_ip(request) == "203.0.113.5"  # appended by the trusted proxy
+    ratelimit.hit(via_proxy("198.51.100.9", "203.0.113.5"), "login")
+    with pytest.raises(ratelimit.RateLimited):  # whatever the client writes on the left
+        ratelimit.check(via_proxy("198.51.100.10", "203.0.113.5"), "login")
+    ratelimit.check(via_proxy("198.51.100.9", "203.0.113.6"), "login")  # another client
+    # Not behind a proxy, the header is the client's own writing: the peer is limited.
+    settings.BASTION_BEHIND_PROXY = False
+    ratelimit.hit(via_proxy("198.51.100.9", "203.0.113.7"), "login")
+    with pytest.raises(ratelimit.RateLimited):
+        ratelimit.check(via_proxy("198.51.100.9", "203.0.113.8"), "login")
 
 
 def test_a_disabled_scope_never_limits(settings: Any) -> None:
@@ -67,3 +88,28 @@ def test_a_disabled_scope_never_limits(settings: Any) -> None:
     for _ in range(50):
         ratelimit.check(request, "upload", user="alice")
         ratelimit.hit(request, "upload", user="alice")
+
+
+@pytest.mark.django_db
+def test_a_full_window_is_answered_with_a_page_for_people_and_a_line_for_programs(
+    settings: Any,
+) -> None:
+    """One 429 answer (``ratelimit.answer``): a browser is shown the reason on a page; any
+    other client gets it as one line, which is also the status line's reason phrase."""
+    from django.test import Client
+
+    settings.BASTION_RATE_LIMITS = {"login.ip": "1/5m", "login.user": "off"}
+    client = Client()
+    client.post("/account/login/", {"username": "alice", "password": "wrong"})
+    page = client.post(
+        "/account/login/", {"username": "alice", "password": "wrong"}, HTTP_ACCEPT="text/html"
+    )
+    assert page.status_code == 429
+    assert page["Content-Type"].startswith("text/html")
+    assert "too many unsuccessful login attempts" in page.content.decode()
+    line = client.post("/account/login/", {"username": "alice", "password": "wrong"})
+    assert line.status_code == 429
+    assert 0 < int(line["Retry-After"]) <= 300
+    text = line.content.decode()
+    assert text.startswith("There have been too many unsuccessful login attempts.")
+    assert line.reason_phrase == text.strip()

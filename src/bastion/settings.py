@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bastion.web.middleware.ClientInfoMiddleware",
     "bastion.web.middleware.SecurityHeadersMiddleware",
     "bastion.web.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -75,13 +75,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("packages/roles.py", "_keep_an_owner", "compares with Role.OWNER"): (
         "the last-owner invariant: what is possible, not who may ask"
     ),
-    ("upload/services.py", "authenticate", "reads is_active"): (
-        "the token's account is refused before the form is read; authorize() refuses the "
-        "same accounts (the typed pipeline of issue 12 point 3 is rewriting this module)"
-    ),
-    ("upload/services.py", "authenticate", "reads is_frozen"): (
-        "as above: the same rule as authz.may_sign_in, applied before the form is read"
-    ),
     ("web/account/email_views.py", "email_resend", "reads email_verified"): (
         "whether a verification email is still worth sending, not access"
     ),

@@ -396,6 +396,7 @@ from bastion.accounts.services import create_user
 from bastion.packages import services as packages
 from bastion.packages.models import File
 from bastion.storage import file_key
+from bastion.upload.tasks import enqueue_scan
 
 path, filename = sys.argv[1], sys.argv[2]
 with open(path, "rb") as fh:
@@ -410,9 +411,10 @@ with transaction.atomic():
     release, _ = packages.get_or_create_release(
         project, Version("1.0"), metadata={"summary": "test"}, uploader=user, new_project=True
     )
-    packages.add_file(release, packages.NewFile(
+    file = packages.add_file(release, packages.NewFile(
         filename=filename, packagetype=File.WHEEL, python_version="py3", requires_python="",
         size=size, storage_key=key, metadata_sha256="", **digests), uploader=user)
+    enqueue_scan(file.pk)
 print(key)
 """
 

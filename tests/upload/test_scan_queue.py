@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from bastion.packages import services as packages
 from bastion.packages.models import File
+from bastion.upload import tasks
 from tests import builders
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +55,10 @@ def test_a_rolled_back_file_leaves_no_scan_queued(user: Any) -> None:
         release, _ = packages.get_or_create_release(
             project, Version("1.0"), metadata={}, uploader=user
         )
-        packages.add_file(release, _new_file("samplepkg-1.0-py3-none-any.whl"), uploader=user)
+        file = packages.add_file(
+            release, _new_file("samplepkg-1.0-py3-none-any.whl"), uploader=user
+        )
+        tasks.enqueue_scan(file.pk)  # as the upload's record step does
         assert DBTaskResult.objects.count() == 1  # queued, not yet committed
         raise Abort
     assert DBTaskResult.objects.count() == 0

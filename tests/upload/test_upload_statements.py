@@ -20,6 +20,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
+from bastion.clientinfo import ClientInfo
 from bastion.events.models import Event
 from bastion.packages import services as packages
 from bastion.packages.models import File, Release
@@ -137,17 +138,17 @@ def test_a_second_sdist_committed_after_the_lookup_is_refused(
     assert not File.objects.filter(filename="samplepkg-1.0.0.tar.gz").exists()
 
 
-def _request(dist: Dist, raw_token: str) -> upload_services.UploadRequest:
+def _upload(dist: Dist, raw_token: str) -> upload_services.UploadResult:
+    """The pipeline called as the view calls it, without HTTP."""
     digester = Digester()
     digester.update(dist.data)
     form: dict[str, list[str]] = {}
     for key, value in dist.fields:
         form.setdefault(key, []).append(value)
-    return upload_services.UploadRequest(
-        identity=token_identity(raw_token),
-        form=form,
-        file_fields=["content"],
-        content=ReceivedFile(
+    return upload_services.handle_upload(
+        upload_services.UploadForm(form, ("content",)),
+        token_identity(raw_token),
+        ReceivedFile(
             file=io.BytesIO(dist.data),
             name=dist.filename,
             content_type="application/octet-stream",
@@ -155,6 +156,7 @@ def _request(dist: Dist, raw_token: str) -> upload_services.UploadRequest:
             digests=digester.hexdigests(),
             path=None,
         ),
+        ClientInfo(address="192.0.2.1", user_agent="twine"),
     )
 
 
@@ -194,7 +196,7 @@ def test_concurrent_sdists_wait_for_the_project_lock(
 
     def run(dist: Dist) -> None:
         try:
-            upload_services.handle_upload(_request(dist, token))
+            _upload(dist, token)
             outcomes[dist.filename] = "ok"
         except upload_services.UploadError as exc:
             outcomes[dist.filename] = exc.message

@@ -18,7 +18,7 @@ told.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from django.conf import settings
 from django.core import signing
@@ -32,6 +32,9 @@ from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
 from bastion.accounts.services import AccountError
 from bastion.events import services as events
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 Purpose = Literal["verify", "change"]
 
@@ -152,7 +155,7 @@ def send_change_link(user: User, new_email: str, link: str) -> None:
     )
 
 
-def confirm(link: EmailLink, *, request: object = None) -> User:
+def confirm(link: EmailLink, *, request: HttpRequest | None = None) -> User:
     """Apply a link read by :func:`read_token`: verify the address, or switch to the new one.
 
     The state is read again under a row lock, so two tabs opening the same link cannot both

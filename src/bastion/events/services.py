@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import transaction
 
+from bastion import clientinfo
+from bastion.clientinfo import ClientInfo
 from bastion.events.models import Event
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 _batch = threading.local()
 
@@ -41,11 +46,9 @@ class _Actor(Protocol):
     def get_username(self) -> str: ...
 
 
-def _client(request: Any) -> tuple[str | None, str]:
-    if request is None:
-        return None, ""
-    meta: Mapping[str, str] = getattr(request, "META", {})
-    return meta.get("REMOTE_ADDR") or None, meta.get("HTTP_USER_AGENT", "")[:400]
+def _client(origin: HttpRequest | ClientInfo | None) -> tuple[str | None, str]:
+    client = clientinfo.of(origin)
+    return client.address, client.user_agent[:400]
 
 
 def _text(value: Any) -> Any:
@@ -67,12 +70,14 @@ def record(
     subject_name: str,
     subject_id: int | None = None,
     actor: _Actor | None = None,
-    request: Any = None,
+    request: HttpRequest | ClientInfo | None = None,
     **additional: Any,
 ) -> Event:
     """Write one event in the caller's transaction.
 
     ``tag`` reads ``subject:action`` (``project:release:yank``, ``account:token:create``).
+    ``request`` is where the change came from: a request or its :class:`ClientInfo` (the
+    address and user agent recorded are the ones the rate limits saw).
     """
     ip, agent = _client(request)
     subject_name, agent = _text(subject_name), _text(agent)
@@ -105,7 +110,7 @@ def record_user(
     user: _Actor,
     *,
     actor: _Actor | None = None,
-    request: Any = None,
+    request: HttpRequest | ClientInfo | None = None,
     **additional: Any,
 ) -> Event:
     """An event about an account (its security history), in the caller's transaction.

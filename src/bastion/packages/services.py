@@ -27,10 +27,6 @@ from bastion.storage import get_storage
 
 #: Sent after commit with ``project_id`` whenever what the index shows of a project changed.
 project_changed = Signal()
-#: Sent with ``file_id`` when a file is stored as pending and must be scanned, INSIDE the
-#: transaction that records it: the scan task's row (in the same database) is then committed
-#: with the file or not at all, so no crash can leave a pending file without its scan.
-file_pending = Signal()
 #: Sent after commit with ``file_id`` and ``verdict`` when a scan held a file.
 file_held = Signal()
 
@@ -390,7 +386,8 @@ def _add_to_total_size(project_id: int, size: int) -> None:
 
 
 def add_file(release: Release, new: NewFile, *, uploader: User, request: Any = None) -> File:
-    """Record a stored file as *pending*; it becomes installable only once a scan publishes it."""
+    """Record a stored file as *pending*; it becomes installable only once a scan publishes it
+    (the upload queues that scan in the same transaction: ``bastion.upload.tasks``)."""
     _add_to_total_size(release.project_id, new.size)
     return _insert_file(release, new, uploader=uploader, request=request)
 
@@ -421,7 +418,6 @@ def _insert_file(release: Release, new: NewFile, *, uploader: User, request: Any
         sha256=new.sha256_digest,
         version=release.version,
     )
-    file_pending.send(sender=File, file_id=file.pk)
     return file
 
 

@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+
+from bastion import clientinfo
+from bastion.clientinfo import ClientInfo
 
 
 @dataclass(frozen=True)
@@ -104,32 +108,26 @@ def rate_for(scope: str, kind: str) -> str | None:
     return rate
 
 
-def client_ip(request: Any) -> str:
-    """The address to limit: the peer, or behind a trusted proxy the address it saw."""
-    meta: Mapping[str, str] = getattr(request, "META", {})
-    if getattr(settings, "BASTION_BEHIND_PROXY", False):
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            # The right-most entry is the one the trusted proxy appended.
-            return forwarded.split(",")[-1].strip()
-    return meta.get("REMOTE_ADDR", "") or "unknown"
+#: Whose attempts are counted: a request (read through its :class:`ClientInfo`, which the
+#: middleware built from the trusted-proxy setting) or the :class:`ClientInfo` itself.
+Source = HttpRequest | ClientInfo | None
 
 
-def _keys(request: Any, user: object | None, *, ip: bool = True) -> dict[str, str]:
-    keys = {"ip": client_ip(request)} if ip else {}
+def _keys(source: Source, user: object | None, *, ip: bool = True) -> dict[str, str]:
+    keys = {"ip": clientinfo.of(source).limit_key} if ip else {}
     if user is not None and user != "":
         keys["user"] = str(getattr(user, "pk", user)).lower()
     return keys
 
 
-def _usage(
-    request: Any, scope: str, kind: str, value: str, increment: bool
-) -> dict[str, Any] | None:
+def _usage(scope: str, kind: str, value: str, increment: bool) -> dict[str, Any] | None:
     rate = rate_for(scope, kind)
     if rate is None:
         return None
+    # The key is computed here, so django-ratelimit needs no request (it would read one only
+    # to match a method or compute a key).
     return get_usage(  # type: ignore[no-any-return]
-        request,
+        None,
         group=f"bastion:{scope}:{kind}",
         key=lambda _group, _request: value,
         rate=rate,
@@ -137,23 +135,23 @@ def _usage(
     )
 
 
-def check(request: Any, scope: str, *, user: object | None = None, ip: bool = True) -> None:
+def check(source: Source, scope: str, *, user: object | None = None, ip: bool = True) -> None:
     """Raise :class:`RateLimited` when any of the scope's windows is already full.
 
     ``user`` is a user, a user id or a submitted user name (a login for a name that does not
     exist is limited like one that does, so the limit does not reveal which names exist).
     ``ip=False`` when the address's window was checked earlier in the same request.
     """
-    for kind, value in _keys(request, user, ip=ip).items():
-        usage = _usage(request, scope, kind, value, increment=False)
+    for kind, value in _keys(source, user, ip=ip).items():
+        usage = _usage(scope, kind, value, increment=False)
         if usage is not None and usage["count"] >= usage["limit"]:
             raise RateLimited(SCOPES[scope], int(usage["time_left"]))
 
 
-def hit(request: Any, scope: str, *, user: object | None = None) -> None:
+def hit(source: Source, scope: str, *, user: object | None = None) -> None:
     """Count one attempt against every window of the scope."""
-    for kind, value in _keys(request, user).items():
-        _usage(request, scope, kind, value, increment=True)
+    for kind, value in _keys(source, user).items():
+        _usage(scope, kind, value, increment=True)
 
 
 def parse_rates(text: str) -> dict[str, str]:

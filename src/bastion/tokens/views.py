@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bastion import ratelimit
+from bastion.ratelimit.answer import too_many_requests
 from bastion.tokens import disclosure
 
 
@@ -27,9 +28,7 @@ def disclose_token(request: HttpRequest) -> HttpResponse:
     try:
         ratelimit.check(request, "disclose")
     except ratelimit.RateLimited as exc:
-        response = _refuse(429, exc.message)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        return too_many_requests(exc)
     ratelimit.hit(request, "disclose")
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)

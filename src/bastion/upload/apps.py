@@ -7,4 +7,4 @@ class UploadConfig(AppConfig):
     verbose_name = "Upload"
 
     def ready(self) -> None:
-        from bastion.upload import tasks  # noqa: F401  (connects the scan trigger)
+        from bastion.upload import tasks  # noqa: F401  (connects the held-file notice)

@@ -1,8 +1,17 @@
-"""The upload pipeline: authenticate -> validate everything -> store -> record as pending.
+"""The upload pipeline, on typed values only: the view has authenticated, applied the upload
+rate limits and read the form; :func:`handle_upload` runs the steps below, top to bottom.
 
-Nothing is written before every check has passed. The bytes then go to storage under their
-hash, and one transaction records the project (if new), the release, the file as *pending* and
-their audit events. A scan task, enqueued after the commit, publishes or holds the file.
+1. :func:`validate_form`: the form and its metadata, as PyPI's upload form checks them;
+2. :func:`resolve_project`: the project (or its name, if new), the permission, the name policy;
+3. :func:`check_new_file`: the file's name, size, digests, and whether its name or bytes were
+   used before (an identical re-upload stops here, answered as a success);
+4. :func:`resolve_release`: the release the file joins, if it exists (its age, its sdist);
+5. :func:`inspect_archive`: the archive read as data, its metadata compared with the form;
+6. :func:`store`: the bytes under their hash;
+7. :func:`record`: one transaction records the project (if new), the release, the file as
+   *pending*, their audit events and the file's scan task, which publishes or holds it.
+
+Nothing is written before every check has passed.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,7 +34,8 @@ from packaging.metadata import Metadata, RawMetadata
 from bastion import ratelimit
 from bastion.accounts.models import User
 from bastion.archives import Limits
-from bastion.authz import Action, Identity, authorize
+from bastion.authz import Action, Identity, authorize, may_sign_in
+from bastion.clientinfo import ClientInfo
 from bastion.events import services as events
 from bastion.names.normalize import MAX_NAME_LENGTH
 from bastion.names.services import check_new_project_name
@@ -34,7 +45,7 @@ from bastion.packages.models import File, Project, Release
 from bastion.storage import file_key, get_storage
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
-from bastion.upload import distribution, metadata
+from bastion.upload import distribution, metadata, tasks
 from bastion.upload.receive import ReceivedFile
 
 HELP = "https://pypi.org/help/"
@@ -65,17 +76,15 @@ class UploadError(Exception):
         self.status = status
 
 
-@dataclass
-class UploadRequest:
-    """What the view extracted from the HTTP request."""
+@dataclass(frozen=True)
+class UploadForm:
+    """The upload's form as the view read it (the file parts aside)."""
 
-    #: Who is uploading: the view authenticates before it reads the body.
-    identity: Identity
-    form: dict[str, list[str]]
-    file_fields: list[str]
-    #: The ``content`` part, with its name as sent, size and digests (:mod:`.receive`).
-    content: ReceivedFile | None
-    request: Any = None
+    #: Every value sent for each field, in order; their lengths were checked
+    #: (:func:`check_field_limits`) before anything read them.
+    fields: Mapping[str, list[str]]
+    #: The name of every file part, in order (PyPI refuses any but one ``content``).
+    file_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ def authenticate(header: str) -> Identity:
     except macaroons.TokenError as exc:
         raise UploadError(str(exc), 403) from exc
     user = identity.user
-    if user is None or not user.is_active or user.is_frozen:
+    if user is None or not may_sign_in(user):
         raise UploadError(INVALID_AUTH, 403)
     return identity
 
@@ -177,7 +186,7 @@ def field_limit(field: str) -> int:
     return FIELD_LIMITS.get(field, OTHER_FIELD_LIMIT)
 
 
-def check_field_limits(form: dict[str, list[str]]) -> None:
+def check_field_limits(form: Mapping[str, list[str]]) -> None:
     """Refuse a value longer than its field's limit, in PyPI's wording for ``summary``."""
     for field, values in form.items():
         limit = field_limit(field)
@@ -187,22 +196,23 @@ def check_field_limits(form: dict[str, list[str]]) -> None:
                 raise UploadError(f"'{shown}' field must be {limit} characters or less.")
 
 
-def _one(form: dict[str, list[str]], key: str) -> str:
+def _one(form: Mapping[str, list[str]], key: str) -> str:
     values = form.get(key) or []
     return values[0].strip() if values else ""
 
 
-def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
+def check_form(form: UploadForm) -> tuple[str, str, dict[str, str]]:
     """The form-level checks (PyPI's UploadForm): returns (filetype, pyversion, digests)."""
-    for field in req.file_fields:
-        if field not in ("content", "gpg_signature") or req.file_fields.count(field) > 1:
+    for field in form.file_fields:
+        if field not in ("content", "gpg_signature") or form.file_fields.count(field) > 1:
             raise UploadError(f"{field}: Should not be a tuple.")
-    protocol = _one(req.form, "protocol_version")
+    fields = form.fields
+    protocol = _one(fields, "protocol_version")
     if protocol and protocol != "1":
         raise UploadError("Unknown protocol version.")
-    if not _one(req.form, "metadata_version"):
+    if not _one(fields, "metadata_version"):
         raise UploadError("Invalid value for metadata_version. Error: This field is required.")
-    name = _one(req.form, "name")
+    name = _one(fields, "name")
     if not name or not PROJECT_NAME_RE.match(name):
         err = (
             "This field is required."
@@ -214,28 +224,28 @@ def check_form(req: UploadRequest) -> tuple[str, str, dict[str, str]]:
             f"'{shown}' is an invalid value for Name. Error: {err} "
             f"See {metadata.SPEC_URL} for more information."
         )
-    if not _one(req.form, "version"):
+    if not _one(fields, "version"):
         raise UploadError("Invalid value for version. Error: This field is required.")
-    filetype = _one(req.form, "filetype")
+    filetype = _one(fields, "filetype")
     if filetype not in ("sdist", "bdist_wheel"):
         raise UploadError("Invalid value for filetype. Error: Use a known file type.")
     digests: dict[str, str] = {}
     for field, label in (("blake2_256_digest", "BLAKE2"), ("sha256_digest", "SHA256")):
-        value = _one(req.form, field)
+        value = _one(fields, field)
         if value:
             if not re.fullmatch(r"[A-Fa-f0-9]{64}", value):
                 raise UploadError(
                     f"Invalid value for {field}. Error: Use a valid, hex-encoded, {label} message digest."
                 )
             digests[field] = value.lower()
-    md5 = _one(req.form, "md5_digest")
+    md5 = _one(fields, "md5_digest")
     if md5:
         if not re.fullmatch(r"[A-Fa-f0-9]{32}", md5):
             raise UploadError(
                 "Invalid value for md5_digest. Error: Use a valid, hex-encoded, MD5 message digest."
             )
         digests["md5_digest"] = md5.lower()
-    pyversion = _one(req.form, "pyversion")
+    pyversion = _one(fields, "pyversion")
     if filetype == "sdist":
         if pyversion and pyversion != "source":
             raise UploadError(
@@ -305,50 +315,109 @@ def check_project_name(name: str, user: User) -> None:
         raise UploadError(f"{reason} See {HELP}#project-name for more information.")
 
 
-def handle_upload(req: UploadRequest) -> UploadResult:
-    identity = req.identity
-    user = identity.user
-    assert user is not None
-    # The address's window was checked by the view before the body was read.
-    ratelimit.check(req.request, "upload", user=user, ip=False)
-    ratelimit.hit(req.request, "upload", user=user)
-    filetype, pyversion, supplied = check_form(req)
+@dataclass(frozen=True)
+class ValidForm:
+    """What :func:`validate_form` found in the form, and the file it came with."""
 
+    filetype: str
+    pyversion: str
+    #: The digests the client supplied (at least one), lower-case hex by field name.
+    supplied: dict[str, str]
     form_raw: RawMetadata
+    meta: Metadata
+    content: ReceivedFile
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.name)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the file goes. ``project`` is ``None`` for a new project (created by
+    :func:`record`), and ``release`` for a release the file creates."""
+
+    name: str
+    project: Project | None
+    release: Release | None = None
+
+
+@dataclass(frozen=True)
+class InspectedFile:
+    """What :func:`inspect_archive` read from the archive."""
+
+    archive: distribution.Inspected
+    file_raw: RawMetadata
+    #: The file's own metadata, checked: it becomes the release's, as installers read it.
+    file_meta: Metadata
+
+
+def handle_upload(
+    form: UploadForm, identity: Identity, content: ReceivedFile | None, client: ClientInfo
+) -> UploadResult:
+    """Run the upload's steps for ``identity`` (authenticated, within its upload rate limits)
+    from ``client``; raise :class:`UploadError` with the first refusal."""
+    valid = validate_form(form, content)
+    target = resolve_project(valid, identity, client)
+    existing = check_new_file(valid, target)
+    if existing is not None:
+        return UploadResult(existing, created=False)
+    target = resolve_release(valid, target)
+    inspected = inspect_archive(valid, target)
+    new = store(valid, inspected)
+    return UploadResult(record(new, inspected, target, identity, client), created=True)
+
+
+def validate_form(form: UploadForm, content: ReceivedFile | None) -> ValidForm:
+    """The form's fields, its metadata (PyPI's rules and the index's), and that it has a
+    file."""
+    filetype, pyversion, supplied = check_form(form)
     try:
-        form_raw = metadata.raw_from_form(req.form)
+        form_raw = metadata.raw_from_form(form.fields)
         meta = metadata.validate(form_raw)
     except metadata.MetadataError as exc:
         raise UploadError(str(exc)) from exc
-    if req.content is None:
+    if content is None:
         raise UploadError("Upload payload does not have a file.")
-    content = req.content
+    return ValidForm(filetype, pyversion, supplied, form_raw, meta, content)
 
-    # Project and permission.
-    name = str(meta.name)
+
+def resolve_project(valid: ValidForm, identity: Identity, client: ClientInfo) -> Target:
+    """The project the file is for, and whether ``identity`` may upload to it; a new project
+    is also asked of the project-creation rate limit (only this step knows the project is
+    new) and of the name policy."""
+    user = identity.user
+    assert user is not None  # the view authenticated a user's token
+    name = valid.name
     project = packages.get_project(name)
     if project is None:
         decision = authorize(identity, Action.CREATE_PROJECT)
         if not decision:
             raise UploadError(decision.reason, 403)
-        ratelimit.check(req.request, "project-create", user=user)
+        ratelimit.check(client, "project-create", user=user)
         check_project_name(name, user)
     else:
         decision = authorize(identity, Action.UPLOAD, project)
         if not decision:
             raise UploadError(decision.reason, 403)
+    return Target(name, project)
 
-    # The file's name and type.
+
+def check_new_file(valid: ValidForm, target: Target) -> File | None:
+    """The file's name, type, size and digests, and that neither its name nor its bytes were
+    used before. Returns the recorded file when this is the same file uploaded again (twine
+    retries; PyPI answers that with success)."""
+    content, project = valid.content, target.project
     filename = content.name
     if content.content_type.startswith("image/"):
         raise UploadError("Invalid distribution file.")
     try:
-        distribution.check_filename_shape(filename, filetype)
+        distribution.check_filename_shape(filename, valid.filetype)
     except distribution.DistributionError as exc:
         raise UploadError(str(exc)) from exc
     limit = _size_limit(project)
     if content.size > limit:
-        shown = name if project is None else project.name
+        shown = target.name if project is None else project.name
         raise UploadError(
             f"File too large. Limit for project '{shown}' is {limit // (1024 * 1024)} MB. "
             f"See {HELP}#file-size-limit for more information."
@@ -361,8 +430,8 @@ def handle_upload(req: UploadRequest) -> UploadResult:
                 f"{total_limit // (1024**3)} GB. See {HELP}#project-size-limit"
             )
 
-    size, computed = content.size, content.digests
-    for field, value in supplied.items():
+    computed = content.digests
+    for field, value in valid.supplied.items():
         if not hmac.compare_digest(value, computed[field]):
             raise UploadError(
                 "The digest supplied does not match a digest calculated from the uploaded file."
@@ -379,7 +448,7 @@ def handle_upload(req: UploadRequest) -> UploadResult:
             existing.sha256_digest == computed["sha256_digest"]
             and existing.blake2_256_digest == computed["blake2_256_digest"]
         ):
-            return UploadResult(existing, created=False)
+            return existing
         raise UploadError(
             f"File already exists ('{filename}', with blake2_256 hash "
             f"'{existing.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
@@ -392,118 +461,144 @@ def handle_upload(req: UploadRequest) -> UploadResult:
         )
     if uses.registered:
         raise UploadError(PREVIOUSLY_USED)
+    return None
 
-    # Looked up once, with whether it has an sdist: the transaction below takes this release.
-    # An sdist is refused here before the archive is read, and checked again in the
-    # transaction once the project is locked (packages.record_upload), which is what keeps
-    # two concurrent sdists out.
-    release, has_sdist = (
-        packages.find_release_for_upload(project, str(meta.version))
-        if project is not None
-        else (None, False)
-    )
+
+def resolve_release(valid: ValidForm, target: Target) -> Target:
+    """The release the file joins, looked up once with whether it has an sdist: the
+    transaction of :func:`record` takes this release. An sdist is refused here before the
+    archive is read, and checked again in that transaction once the project is locked
+    (``packages.record_upload``), which is what keeps two concurrent sdists out."""
+    if target.project is None:
+        return target
+    release, has_sdist = packages.find_release_for_upload(target.project, str(valid.meta.version))
     check_release_age(release)
-    if filetype == "sdist" and has_sdist:
+    if valid.filetype == "sdist" and has_sdist:
         raise UploadError(str(packages.SdistExists()))
+    return Target(target.name, target.project, release)
 
-    # What is inside the file.
+
+def inspect_archive(valid: ValidForm, target: Target) -> InspectedFile:
+    """Read the archive as data: its name matches the form's, it is a sound archive within
+    its time budget, and its metadata agrees with the form's and is valid on its own."""
+    filename = valid.content.name
     try:
         distribution.check_filename_matches(
             filename,
-            filetype,
-            name,
-            meta.version,
+            valid.filetype,
+            target.name,
+            valid.meta.version,
             strict_sdist=bool(getattr(settings, "BASTION_STRICT_SDIST_FILENAMES", True)),
         )
     except distribution.DistributionError as exc:
         raise UploadError(str(exc)) from exc
     limits = Limits(max_seconds=float(getattr(settings, "BASTION_ARCHIVE_SECONDS", 20.0)))
     try:
-        inspected = distribution.inspect(content.file, filename, filetype, limits)
-        file_raw = metadata.parse_file_metadata(inspected.metadata)
-        metadata.compare(form_raw, file_raw, inspected.metadata_kind)
-        distribution.check_license_files(list(meta.license_files or []), inspected, filename)
+        archive = distribution.inspect(valid.content.file, filename, valid.filetype, limits)
+        file_raw = metadata.parse_file_metadata(archive.metadata)
+        metadata.compare(valid.form_raw, file_raw, archive.metadata_kind)
+        distribution.check_license_files(list(valid.meta.license_files or []), archive, filename)
     except (distribution.DistributionError, metadata.MetadataError) as exc:
         raise UploadError(str(exc)) from exc
-    # The file's own metadata becomes the release's: it is what installers read.
     try:
-        file_meta = metadata.validate_file_metadata(_merged(form_raw, file_raw))
+        file_meta = metadata.validate_file_metadata(_merged(valid.form_raw, file_raw))
     except metadata.MetadataError as exc:
-        raise UploadError(
-            f"The {inspected.metadata_kind} inside the file is invalid: {exc}"
-        ) from exc
-    if release is None:
+        raise UploadError(f"The {archive.metadata_kind} inside the file is invalid: {exc}") from exc
+    if target.release is None:
         check_description(file_meta)
+    return InspectedFile(archive, file_raw, file_meta)
 
-    # Store, then record in one transaction.
+
+def store(valid: ValidForm, inspected: InspectedFile) -> packages.NewFile:
+    """Put the bytes (and a wheel's METADATA, served beside it) in storage under their hash;
+    returns the file as :func:`record` records it."""
+    content, computed = valid.content, valid.content.digests
+    filename = content.name
     storage = get_storage()
     key = file_key(computed["blake2_256_digest"], filename)
     metadata_sha = ""
-    if filetype == "bdist_wheel":
-        metadata_sha = hashlib.sha256(inspected.metadata).hexdigest()
-        storage.put_bytes(key + ".metadata", inspected.metadata)
+    if valid.filetype == "bdist_wheel":
+        metadata_sha = hashlib.sha256(inspected.archive.metadata).hexdigest()
+        storage.put_bytes(key + ".metadata", inspected.archive.metadata)
     if content.path is not None:
         storage.adopt(key, content.path)
     else:
         content.file.seek(0)
         storage.put_bytes(key, content.file.read())
-    new = packages.NewFile(
+    return packages.NewFile(
         filename=filename,
-        packagetype=File.SDIST if filetype == "sdist" else File.WHEEL,
-        python_version=pyversion,
-        requires_python=str(file_raw.get("requires_python") or "").strip(),
-        size=size,
+        packagetype=File.SDIST if valid.filetype == "sdist" else File.WHEEL,
+        python_version=valid.pyversion,
+        requires_python=str(inspected.file_raw.get("requires_python") or "").strip(),
+        size=content.size,
         md5_digest=computed["md5_digest"],
         sha256_digest=computed["sha256_digest"],
         blake2_256_digest=computed["blake2_256_digest"],
         storage_key=key,
         metadata_sha256=metadata_sha,
     )
+
+
+def record(
+    new: packages.NewFile,
+    inspected: InspectedFile,
+    target: Target,
+    identity: Identity,
+    client: ClientInfo,
+) -> File:
+    """One transaction: the project (if new), the release, the file as *pending*, their
+    events, the token's use, and the file's scan task. The task queue is a table of the same
+    database, so a committed pending file always has its scan queued, and a rolled-back one
+    none. On a refusal the stored bytes are removed again."""
+    user = identity.user
+    assert user is not None
+    created: Project | None = None
     try:
         with transaction.atomic(), events.batched():
-            new_project = project is None
+            project = target.project
             if project is None:
-                project = packages.create_project(name, user, request=req.request)
-                transaction.on_commit(
-                    lambda: ratelimit.hit(req.request, "project-create", user=user)
-                )
+                project = created = packages.create_project(target.name, user, request=client)
+                transaction.on_commit(lambda: ratelimit.hit(client, "project-create", user=user))
             file = packages.record_upload(
                 project,
-                file_meta.version,
+                inspected.file_meta.version,
                 new,
-                release=release,
-                new_project=new_project,
-                metadata=dict(file_raw),
+                release=target.release,
+                new_project=created is not None,
+                metadata=dict(inspected.file_raw),
                 uploader=user,
-                request=req.request,
+                request=client,
             )
+            tasks.enqueue_scan(file.pk)
             if identity.token is not None:
-                tokens.mark_used(identity.token, request=req.request)
+                tokens.mark_used(identity.token, request=client)
     except packages.SdistExists as exc:
-        _discard_unless_recorded(storage, key)
+        _discard_unless_recorded(new.storage_key)
         raise UploadError(str(exc)) from exc
     except IntegrityError as exc:
-        _discard_unless_recorded(storage, key)
-        if packages.get_project(name) is not None and project is None:
+        _discard_unless_recorded(new.storage_key)
+        new_name = target.project is None and created is None
+        if new_name and packages.get_project(target.name) is not None:
             raise UploadError(
-                f"The name '{name}' conflicts with an existing project. See {HELP}#project-name "
-                "for more information.",
+                f"The name '{target.name}' conflicts with an existing project. See "
+                f"{HELP}#project-name for more information.",
                 409,
             ) from exc
         raise UploadError(
-            f"File already exists ('{filename}', with blake2_256 hash "
-            f"'{computed['blake2_256_digest']}'). See {HELP}#file-name-reuse for more information."
+            f"File already exists ('{new.filename}', with blake2_256 hash "
+            f"'{new.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
         ) from exc
     except BaseException:
-        _discard_unless_recorded(storage, key)
+        _discard_unless_recorded(new.storage_key)
         raise
-    return UploadResult(file, created=True)
+    return file
 
 
-def _discard_unless_recorded(storage: Any, key: str) -> None:
+def _discard_unless_recorded(key: str) -> None:
     """Remove what this upload stored, unless a concurrent upload of the same bytes under the
     same name (the same key) was recorded: its file is this one."""
     if not File.objects.filter(storage_key=key).exists():
+        storage = get_storage()
         storage.delete(key)
         storage.delete(key + ".metadata")
 

@@ -195,12 +195,13 @@ def _notify_held(sender: Any, file_id: int, verdict: str, **kwargs: Any) -> None
 packages.file_held.connect(_notify_held, dispatch_uid="bastion.upload.notify_held")
 
 
-def _enqueue_scan(sender: Any, file_id: int, **kwargs: Any) -> None:
+def enqueue_scan(file_id: int) -> None:
+    """Queue the scan of a file just recorded as pending, INSIDE the transaction that records
+    it (:func:`bastion.upload.services.record`): the task's row (in the same database) is then
+    committed with the file or not at all, so no crash can leave a pending file without its
+    scan (``bastion check --repair`` queues one for a file whose scan failed)."""
     result = scan_pending_file.enqueue(file_id)
     # Only a backend that runs tasks at once reports errors here; the database backend's
     # worker logs its own. A failed scan leaves the file pending, never published.
     for error in getattr(result, "errors", []):
         log.error("scan task failed: %s", error.traceback)
-
-
-packages.file_pending.connect(_enqueue_scan, dispatch_uid="bastion.upload.enqueue_scan")

@@ -1,4 +1,9 @@
-"""``POST /legacy/``: the upload API used by twine and ``uv publish``."""
+"""``POST /legacy/``: the upload API used by twine and ``uv publish``.
+
+The view is the pipeline's HTTP edge: it applies the upload rate limits, authenticates from
+the header before the body is read, reads the form, and hands typed values (the form, the
+identity, the received file, the client) to :func:`bastion.upload.services.handle_upload`.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,16 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from bastion import ratelimit
+from bastion import clientinfo, ratelimit
 from bastion.authz import Identity
+from bastion.clientinfo import ClientInfo
 from bastion.packages.models import Project
 from bastion.ratelimit import RateLimited
+from bastion.ratelimit.answer import too_many_requests
 from bastion.upload.receive import FormError, ReceivedFile, ReceivedForm, is_multipart, read_form
 from bastion.upload.services import (
     UploadError,
-    UploadRequest,
+    UploadForm,
     authenticate,
     check_field_limits,
     handle_upload,
@@ -47,12 +54,6 @@ def error_response(status: int, message: str) -> HttpResponse:
     )
 
 
-def too_many(exc: RateLimited) -> HttpResponse:
-    response = error_response(429, exc.message)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
 def _request_too_large(request: HttpRequest) -> bool:
     """Refuse a body larger than any file could be before Django spools it to disk."""
     try:
@@ -69,10 +70,11 @@ def _request_too_large(request: HttpRequest) -> bool:
 @csrf_exempt
 @require_http_methods(["POST"])
 def upload(request: HttpRequest) -> HttpResponse:
+    client = clientinfo.of(request)
     try:
-        ratelimit.check(request, "upload")  # before the body is read
+        ratelimit.check(client, "upload")  # before the body is read
     except RateLimited as exc:
-        return too_many(exc)
+        return too_many_requests(exc)
     if _request_too_large(request):
         return error_response(
             413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
@@ -99,17 +101,17 @@ def upload(request: HttpRequest) -> HttpResponse:
         form = {key: request.POST.getlist(key) for key in request.POST}
         files = []
     try:
-        return _upload(request, form, files, identity)
+        return _upload(form, files, identity, client)
     finally:
         if received is not None:
             received.close()
 
 
 def _upload(
-    request: HttpRequest,
     form: dict[str, list[str]],
     files: list[tuple[str, ReceivedFile]],
     identity: Identity,
+    client: ClientInfo,
 ) -> HttpResponse:
     try:
         check_field_limits(form)  # before anything reads a value
@@ -128,19 +130,20 @@ def _upload(
         )
     if action != "file_upload":
         return error_response(400, f"Unknown action '{action}'.")
-    req = UploadRequest(
-        identity=identity,
-        form=form,
-        file_fields=[name for name, _f in files],
-        content=next((f for name, f in files if name == "content"), None),
-        request=request,
-    )
     try:
-        handle_upload(req)
+        # The address's window was checked before the body was read.
+        ratelimit.check(client, "upload", user=identity.user, ip=False)
+        ratelimit.hit(client, "upload", user=identity.user)
+        handle_upload(
+            UploadForm(form, tuple(name for name, _f in files)),
+            identity,
+            next((f for name, f in files if name == "content"), None),
+            client,
+        )
     except UploadError as exc:
         return error_response(exc.status, exc.message)
     except RateLimited as exc:
-        return too_many(exc)
+        return too_many_requests(exc)
     return HttpResponse(b"", status=200, content_type="text/plain")
 
 

@@ -1,4 +1,5 @@
-"""Security headers Django does not set by itself."""
+"""What every request passes: security headers Django does not set by itself, the client's
+address read once, NUL characters refused, and the answer to a full rate-limit window."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
+from bastion import clientinfo
 from bastion.ratelimit import RateLimited
+from bastion.ratelimit.answer import too_many_requests
 
 
 class SecurityHeadersMiddleware:
@@ -20,6 +22,18 @@ class SecurityHeadersMiddleware:
         response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class ClientInfoMiddleware:
+    """Read the client's address once, before any view: rate limits, the audit trail and the
+    notices all take it from ``request.client_info`` (:mod:`bastion.clientinfo`)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        clientinfo.attach(request)
+        return self.get_response(request)
 
 
 class RateLimitMiddleware:
@@ -37,19 +51,7 @@ class RateLimitMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, RateLimited):
             return None
-        return rate_limited_response(request, exception)
-
-
-def rate_limited_response(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-    accepts_html = "text/html" in request.META.get("HTTP_ACCEPT", "")
-    if accepts_html:
-        response = render(request, "web/429.html", {"reason": exc.message}, status=429)
-    else:
-        response = HttpResponse(
-            exc.message + "\n", status=429, content_type="text/plain; charset=utf-8"
-        )
-    response["Retry-After"] = str(exc.retry_after)
-    return response
+        return too_many_requests(exception, request)
 
 
 class RejectNulMiddleware:
