@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django_ratelimit.core import get_usage
+
+from bastion.config import current
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _wait(seconds: int) -> str:
 
 def rate_for(scope: str, kind: str) -> str | None:
     """The configured rate (``BASTION_RATE_LIMITS``) or the default; ``None`` = unlimited."""
-    configured: Mapping[str, str] = getattr(settings, "BASTION_RATE_LIMITS", {})
+    configured: Mapping[str, str] = current().rate_limits
     rate = configured.get(f"{scope}.{kind}", SCOPES[scope].rates.get(kind))
     if rate in (None, "", "0", "off", "none"):
         return None
@@ -107,7 +108,7 @@ def rate_for(scope: str, kind: str) -> str | None:
 def client_ip(request: Any) -> str:
     """The address to limit: the peer, or behind a trusted proxy the address it saw."""
     meta: Mapping[str, str] = getattr(request, "META", {})
-    if getattr(settings, "BASTION_BEHIND_PROXY", False):
+    if current().behind_proxy:
         forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             # The right-most entry is the one the trusted proxy appended.

@@ -12,9 +12,8 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-
 from bastion.accounts.models import has_two_factor
+from bastion.config import current
 from bastion.packages import services as packages
 from bastion.packages.models import Project, Role
 from bastion.tokens import macaroons
@@ -95,7 +94,7 @@ def _deny(reason: str) -> Decision:
 
 def second_factor_required() -> bool:
     """``BASTION_REQUIRE_2FA``: pages that warn about a missing factor ask here too."""
-    return bool(getattr(settings, "BASTION_REQUIRE_2FA", True))
+    return current().require_2fa
 
 
 def lacks_required_second_factor(user: User) -> bool:

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from bastion.config import current
 
 SESSION_KEY = "bastion_reauth_at"
 
@@ -29,7 +30,7 @@ def mark_reauthenticated(request: HttpRequest) -> None:
 
 def is_fresh(request: HttpRequest) -> bool:
     at = request.session.get(SESSION_KEY)
-    window = int(getattr(settings, "BASTION_REAUTH_SECONDS", 900))
+    window = current().reauth_seconds
     return isinstance(at, int) and 0 <= time.time() - at <= window
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import (
     Http404,
@@ -25,6 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from bastion.config import current
 from bastion.events import services as events
 from bastion.index.jsonapi import latest_release
 from bastion.index.render import file_url
@@ -51,7 +51,7 @@ def public_url(request: HttpRequest, path: str) -> str:
     """An absolute URL of this index for tools (pip, twine): under the configured public URL
     when there is one, otherwise on the scheme and host this request came in on (the host is
     checked against ALLOWED_HOSTS by Django)."""
-    base = str(getattr(settings, "BASTION_BASE_URL", "") or "").rstrip("/")
+    base = current().base_url
     if base:
         return base + path
     return request.build_absolute_uri(path)
