@@ -29,11 +29,11 @@ def test_parse_rates_refuses_what_it_cannot_read(text: str) -> None:
 
 
 def test_a_full_window_refuses_until_it_passes(
-    settings: Any, monkeypatch: pytest.MonkeyPatch
+    bastion_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import django_ratelimit.core
 
-    settings.BASTION_RATE_LIMITS = {"login.ip": "2/m", "login.user": "off"}
+    bastion_settings(rate_limits={"login.ip": "2/m", "login.user": "off"})
     clock = [1_000_000.0]
     monkeypatch.setattr(django_ratelimit.core.time, "time", lambda: clock[0])
     request = RequestFactory().post("/account/login/", REMOTE_ADDR="192.0.2.7")
@@ -51,18 +51,18 @@ def test_a_full_window_refuses_until_it_passes(
     ratelimit.check(request, "login", user="alice")
 
 
-def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(settings: Any) -> None:
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(bastion_settings: Any) -> None:
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.5"
     )
-    settings.BASTION_BEHIND_PROXY = False
+    bastion_settings(behind_proxy=False)
     assert ratelimit.client_ip(request) == "10.0.0.1"  # a client cannot choose its own address
-    settings.BASTION_BEHIND_PROXY = True
+    bastion_settings(behind_proxy=True)
     assert ratelimit.client_ip(request) == "203.0.113.5"  # appended by the trusted proxy
 
 
-def test_a_disabled_scope_never_limits(settings: Any) -> None:
-    settings.BASTION_RATE_LIMITS = {"upload.ip": "off", "upload.user": "0"}
+def test_a_disabled_scope_never_limits(bastion_settings: Any) -> None:
+    bastion_settings(rate_limits={"upload.ip": "off", "upload.user": "0"})
     request = RequestFactory().post("/legacy/")
     for _ in range(50):
         ratelimit.check(request, "upload", user="alice")

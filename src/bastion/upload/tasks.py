@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -73,9 +74,9 @@ def _scan_with_retry(file: File) -> ScanOutcome:
 def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
     """Scan a stored file with the current rules (and ``budget_factor`` times the default time
     and parse budgets)."""
-    from bastion.scanning import ScanConfig, scan_file
+    from bastion.scanning import DEFAULT_CONFIG, scan_file
 
-    base = ScanConfig(rules_dir=current().scan_rules_dir)
+    base = dataclasses.replace(DEFAULT_CONFIG, rules_dir=current().scan_rules_dir)
     config = base if budget_factor == 1.0 else base.scaled(budget_factor)
     with get_storage().open(file.storage_key) as fh:
         result = scan_file(fh, file.filename, config=config)
