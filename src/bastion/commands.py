@@ -187,7 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _django()
     from django.conf import settings
 
-    from bastion.config import current
+    from bastion.config import current, default_allowed_hosts
 
     migrate()
     from django.core.management import call_command
@@ -198,8 +198,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     render.render_all()
     print(f"bastion: data in {current().data_dir}", file=sys.stderr)
     print(f"bastion: serving on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get(
-        "BASTION_ALLOWED_HOSTS"
+    if args.host not in ("127.0.0.1", "localhost", "::1") and current().allowed_hosts == (
+        default_allowed_hosts(current().base_url)
     ):
         print(
             "bastion: answering only to the host names "

@@ -344,11 +344,7 @@ def from_environ(environ: Mapping[str, str]) -> BastionSettings:
     values.setdefault("storage_dir", data_dir / "files")
     values.setdefault("database_url", _sqlite_url(data_dir))
     values["base_url"] = values.get("base_url", "").rstrip("/")
-    if "allowed_hosts" not in values:
-        from urllib.parse import urlsplit
-
-        base_host = urlsplit(values["base_url"]).hostname
-        values["allowed_hosts"] = (*_LOOPBACK, base_host) if base_host else _LOOPBACK
+    values.setdefault("allowed_hosts", default_allowed_hosts(values["base_url"]))
     if "max_connections_per_client" not in values and values.get("behind_proxy"):
         # Behind a proxy every connection has the proxy's address.
         values["max_connections_per_client"] = 0
@@ -356,6 +352,15 @@ def from_environ(environ: Mapping[str, str]) -> BastionSettings:
         file_size = values.get("max_file_size", _MAX_FILE_SIZE)
         values["max_request_size"] = max(1024 * MiB, file_size + 16 * MiB)
     return BastionSettings(**values)
+
+
+def default_allowed_hosts(base_url: str) -> tuple[str, ...]:
+    """The host names answered to unless ``BASTION_ALLOWED_HOSTS`` says otherwise: loopback,
+    for the embedded mode, and the host of ``BASTION_BASE_URL``."""
+    from urllib.parse import urlsplit
+
+    base_host = urlsplit(base_url).hostname
+    return (*_LOOPBACK, base_host) if base_host else _LOOPBACK
 
 
 def current() -> BastionSettings:
