@@ -174,6 +174,15 @@ def test_a_django_command_warns_too_and_a_bad_value_stops_it_before_it_starts(
     assert not (tmp_path / "data").exists()  # nothing was started
 
 
+def test_the_scan_command_reads_the_rules_folder_setting(tmp_path: Path) -> None:
+    wheel = tmp_path / "x-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    missing = tmp_path / "no-rules"
+    done = _bastion(tmp_path, "scan", str(wheel), BASTION_SCAN_RULES_DIR=str(missing))
+    assert done.returncode == 2
+    assert f"YARA rules folder {missing} does not exist" in done.stderr
+
+
 def test_an_override_changes_what_code_reads(bastion_settings: Any) -> None:
     assert bastion_settings(site_name="Corp index").site_name == "Corp index"
     assert current().site_name == "Corp index"
