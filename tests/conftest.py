@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,16 +11,28 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from bastion.config import BastionSettings
 from tests.builders import Dist
 
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture
+def bastion_settings(settings: Any) -> Callable[..., BastionSettings]:
+    """Change bastion's settings for one test, by field: ``bastion_settings(max_file_size=10)``
+    (undone after the test, as pytest-django's ``settings`` fixture does)."""
+
+    def change(**changes: Any) -> BastionSettings:
+        settings.BASTION = dataclasses.replace(settings.BASTION, **changes)
+        return settings.BASTION  # type: ignore[no-any-return]
+
+    return change
+
+
 @pytest.fixture(autouse=True)
-def _private_storage(settings: Any, tmp_path: Any) -> None:
-    """Each test gets empty storage and public trees."""
-    settings.BASTION_STORAGE_DIR = tmp_path / "files"
-    settings.BASTION_PUBLIC_DIR = tmp_path / "public"
+def _private_storage(bastion_settings: Callable[..., BastionSettings], tmp_path: Any) -> None:
+    """Each test gets empty storage and public trees (``<data_dir>/public``)."""
+    bastion_settings(data_dir=tmp_path, storage_dir=tmp_path / "files")
 
 
 @pytest.fixture(autouse=True)

@@ -81,8 +81,8 @@ def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, toke
     code, out, _ = run(capsys, "check", "--json")
     assert code == 0 and json.loads(out) == {"checked": 1, "problems": []}
     file = File.objects.get()
-    path = settings.BASTION_STORAGE_DIR / file.storage_key
-    published = settings.BASTION_PUBLIC_DIR / "packages" / file.storage_key
+    path = settings.BASTION.storage_dir / file.storage_key
+    published = settings.BASTION.public_dir / "packages" / file.storage_key
     published.unlink()
     code, out, _ = run(capsys, "check", "--json")
     assert code == 1
@@ -91,8 +91,8 @@ def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, toke
     assert published.exists()
     path.chmod(0o644)
     path.write_bytes(b"tampered")
-    (settings.BASTION_STORAGE_DIR / "ab" / "cd").mkdir(parents=True)
-    (settings.BASTION_STORAGE_DIR / "ab" / "cd" / "orphan.whl").write_bytes(b"x")
+    (settings.BASTION.storage_dir / "ab" / "cd").mkdir(parents=True)
+    (settings.BASTION.storage_dir / "ab" / "cd" / "orphan.whl").write_bytes(b"x")
     code, out, _ = run(capsys, "check")
     assert code == 1
     assert "samplepkg-1.0-py3-none-any.whl: content does not match recorded hashes" in out
@@ -244,7 +244,7 @@ def test_check_repair_exits_zero_only_when_everything_was_repaired(
 ) -> None:
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     file = File.objects.get()
-    (settings.BASTION_PUBLIC_DIR / "packages" / file.storage_key).unlink()
+    (settings.BASTION.public_dir / "packages" / file.storage_key).unlink()
     code, out, _ = run(capsys, "check", "--repair")
     assert code == 0
     assert (
@@ -252,8 +252,8 @@ def test_check_repair_exits_zero_only_when_everything_was_repaired(
         " -> linked into the public tree" in out
     )
     assert "checked 1 files, 1 problems, 1 repaired" in out
-    (settings.BASTION_STORAGE_DIR / "ab" / "cd").mkdir(parents=True)
-    (settings.BASTION_STORAGE_DIR / "ab" / "cd" / "orphan.whl").write_bytes(b"x")
+    (settings.BASTION.storage_dir / "ab" / "cd").mkdir(parents=True)
+    (settings.BASTION.storage_dir / "ab" / "cd" / "orphan.whl").write_bytes(b"x")
     code, out, _ = run(capsys, "check", "--repair", "--json")
     assert code == 1  # orphans are only listed
     assert json.loads(out) == {

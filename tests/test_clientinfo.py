@@ -50,9 +50,9 @@ def test_an_address_is_kept_in_one_spelling_or_not_at_all(
 
 @pytest.mark.django_db
 def test_the_audit_trail_records_the_address_behind_the_proxy(
-    client: Client, settings: Any, user: Any
+    client: Client, bastion_settings: Any, user: Any
 ) -> None:
-    settings.BASTION_BEHIND_PROXY = True
+    bastion_settings(behind_proxy=True)
     client.post(
         "/account/login/",
         {"username": user.username, "password": "wrong"},

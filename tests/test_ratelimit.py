@@ -36,11 +36,11 @@ def test_parse_rates_refuses_what_it_cannot_read(text: str) -> None:
 
 
 def test_a_full_window_refuses_until_it_passes(
-    settings: Any, monkeypatch: pytest.MonkeyPatch
+    bastion_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import django_ratelimit.core
 
-    settings.BASTION_RATE_LIMITS = {"login.ip": "2/m", "login.user": "off"}
+    bastion_settings(rate_limits={"login.ip": "2/m", "login.user": "off"})
     clock = [1_000_000.0]
     monkeypatch.setattr(django_ratelimit.core.time, "time", lambda: clock[0])
     request = RequestFactory().post("/account/login/", REMOTE_ADDR="192.0.2.7")
@@ -59,9 +59,9 @@ def test_a_full_window_refuses_until_it_passes(
 
 
 def test_behind_a_proxy_the_window_is_the_one_of_the_address_the_proxy_saw(
-    settings: Any,
+    bastion_settings: Any,
 ) -> None:
-    settings.BASTION_RATE_LIMITS = {"login.ip": "1/m", "login.user": "off"}
+    bastion_settings(rate_limits={"login.ip": "1/m", "login.user": "off"})
 
     def via_proxy(client_sent: str, proxy_saw: str) -> Any:
         return RequestFactory().post(
@@ -70,20 +70,20 @@ def test_behind_a_proxy_the_window_is_the_one_of_the_address_the_proxy_saw(
             HTTP_X_FORWARDED_FOR=f"{client_sent}, {proxy_saw}",
         )
 
-    settings.BASTION_BEHIND_PROXY = True
+    bastion_settings(behind_proxy=True)
     ratelimit.hit(via_proxy("198.51.100.9", "203.0.113.5"), "login")
     with pytest.raises(ratelimit.RateLimited):  # whatever the client writes on the left
         ratelimit.check(via_proxy("198.51.100.10", "203.0.113.5"), "login")
     ratelimit.check(via_proxy("198.51.100.9", "203.0.113.6"), "login")  # another client
     # Not behind a proxy, the header is the client's own writing: the peer is limited.
-    settings.BASTION_BEHIND_PROXY = False
+    bastion_settings(behind_proxy=False)
     ratelimit.hit(via_proxy("198.51.100.9", "203.0.113.7"), "login")
     with pytest.raises(ratelimit.RateLimited):
         ratelimit.check(via_proxy("198.51.100.9", "203.0.113.8"), "login")
 
 
-def test_a_disabled_scope_never_limits(settings: Any) -> None:
-    settings.BASTION_RATE_LIMITS = {"upload.ip": "off", "upload.user": "0"}
+def test_a_disabled_scope_never_limits(bastion_settings: Any) -> None:
+    bastion_settings(rate_limits={"upload.ip": "off", "upload.user": "0"})
     request = RequestFactory().post("/legacy/")
     for _ in range(50):
         ratelimit.check(request, "upload", user="alice")
@@ -92,13 +92,13 @@ def test_a_disabled_scope_never_limits(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_a_full_window_is_answered_with_a_page_for_people_and_a_line_for_programs(
-    settings: Any,
+    bastion_settings: Any,
 ) -> None:
     """One 429 answer (``ratelimit.answer``): a browser is shown the reason on a page; any
     other client gets it as one line, which is also the status line's reason phrase."""
     from django.test import Client
 
-    settings.BASTION_RATE_LIMITS = {"login.ip": "1/5m", "login.user": "off"}
+    bastion_settings(rate_limits={"login.ip": "1/5m", "login.user": "off"})
     client = Client()
     client.post("/account/login/", {"username": "alice", "password": "wrong"})
     page = client.post(

@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from bastion.cli_support import check_environment
+
 # Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
 _COMMAND_MODULES: tuple[str, ...] = (
     "bastion.commands",
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not check_environment(args.command):
+        return 2
     handler = args.handler
     result = handler(args)
     return int(result or 0)

@@ -7,7 +7,7 @@ trail and the security notices can never disagree about it. Behind the reverse p
 ``X-Forwarded-For`` entry, the one that proxy appended (the entries to its left are whatever
 the client sent, and a client can write anything there).
 
-A leaf module: it imports nothing of bastion, so that every domain may use it.
+A leaf module: it imports nothing of bastion but the settings, so that every domain may use it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
+from bastion.config import current
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -71,7 +71,7 @@ def from_meta(meta: Mapping[str, str], *, behind_proxy: bool) -> ClientInfo:
 def attach(request: HttpRequest) -> ClientInfo:
     """Build the request's :class:`ClientInfo` from the trusted-proxy setting and keep it on
     the request."""
-    client = from_meta(request.META, behind_proxy=bool(settings.BASTION_BEHIND_PROXY))
+    client = from_meta(request.META, behind_proxy=current().behind_proxy)
     setattr(request, ATTRIBUTE, client)
     return client
 

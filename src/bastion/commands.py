@@ -187,6 +187,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _django()
     from django.conf import settings
 
+    from bastion.config import current, default_allowed_hosts
+
     migrate()
     from django.core.management import call_command
 
@@ -194,10 +196,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bastion.index import render
 
     render.render_all()
-    print(f"bastion: data in {settings.DATA_DIR}", file=sys.stderr)
+    print(f"bastion: data in {current().data_dir}", file=sys.stderr)
     print(f"bastion: serving on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get(
-        "BASTION_ALLOWED_HOSTS"
+    if args.host not in ("127.0.0.1", "localhost", "::1") and current().allowed_hosts == (
+        default_allowed_hosts(current().base_url)
     ):
         print(
             "bastion: answering only to the host names "
@@ -208,7 +210,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
-    env["BASTION_DATA_DIR"] = str(settings.DATA_DIR)
+    env["BASTION_DATA_DIR"] = str(current().data_dir)
     children: list[subprocess.Popen[bytes]] = []
     if not args.no_worker:
         children.append(subprocess.Popen([sys.executable, "-m", "bastion", "worker"], env=env))
@@ -235,7 +237,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             # The poller keeps every connection (bastion.serving); past this many per
             # process, the idlest is closed to make room.
             "--worker-connections",
-            str(settings.BASTION_MAX_CONNECTIONS),
+            str(current().max_connections),
             "--limit-request-line",
             "8190",
             "--log-level",

@@ -77,7 +77,6 @@ from datetime import datetime
 from email.utils import formatdate
 from functools import partial
 from http import HTTPStatus
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from gunicorn import SERVER
@@ -673,26 +672,19 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
         self._read_settings()
 
     def _read_settings(self) -> None:
-        """The limits bastion's settings give (docs/configuration.md); the defaults above for
-        a setting that is not there."""
-        from django.conf import settings
+        """The limits bastion's settings give (docs/configuration.md)."""
+        from bastion.config import current
 
-        def setting(name: str, default: float) -> float:
-            return float(getattr(settings, name, default))
-
-        self.header_timeout = setting("BASTION_HEADER_TIMEOUT", self.header_timeout)
-        self.body_timeout = setting("BASTION_BODY_TIMEOUT", self.body_timeout)
-        self.send_timeout = setting("BASTION_SEND_TIMEOUT", self.send_timeout)
-        self.max_per_client = int(
-            setting("BASTION_MAX_CONNECTIONS_PER_CLIENT", self.max_per_client)
-        )
-        self.max_request = int(setting("BASTION_MAX_REQUEST_SIZE", self.max_request))
+        bastion = current()
+        self.header_timeout = float(bastion.header_timeout)
+        self.body_timeout = float(bastion.body_timeout)
+        self.send_timeout = float(bastion.send_timeout)
+        self.max_per_client = bastion.max_connections_per_client
+        self.max_request = bastion.max_request_size
         self._spool_limit = max(4 * 1024**3, 2 * self.max_request)
-        data_dir = getattr(settings, "DATA_DIR", None)
-        if data_dir is not None:
-            spool = Path(data_dir) / "tmp"
-            spool.mkdir(parents=True, exist_ok=True)
-            self.spool_dir = str(spool)
+        spool = bastion.data_dir / "tmp"
+        spool.mkdir(parents=True, exist_ok=True)
+        self.spool_dir = str(spool)
 
     # -- connections ---------------------------------------------------------------------------
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 
-from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
 
 django_application = get_wsgi_application()
 
+from bastion.config import current  # noqa: E402
 from bastion.index.fast import make_fast_path  # noqa: E402
 from bastion.warmup import warm_up  # noqa: E402
 
 warm_up()
-application = make_fast_path(settings.BASTION_PUBLIC_DIR, django_application)
+application = make_fast_path(current().public_dir, django_application)

@@ -40,8 +40,10 @@ def test_verification_link_verifies_once(make_user: Any, mailoutbox: Any) -> Non
         emails.read_token(token, "verify")
 
 
-def test_a_link_expires(make_user: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    settings.BASTION_EMAIL_LINK_HOURS = 2
+def test_a_link_expires(
+    make_user: Any, monkeypatch: pytest.MonkeyPatch, bastion_settings: Any
+) -> None:
+    bastion_settings(email_link_hours=2)
     user = make_user("bob", email_verified=False)
     token = emails.make_token(user, "verify")
     later(monkeypatch, 2 * 3600 - 30)

@@ -100,9 +100,9 @@ def test_search_agrees_with_a_set(tmp_path_factory: Any, present: list[str], abs
 
 
 def test_validator_refuses_a_breached_password_with_the_reason(
-    tmp_path: Path, settings: Any
+    tmp_path: Path, bastion_settings: Any
 ) -> None:
-    settings.BASTION_BREACHED_PASSWORDS_FILE = str(write_hibp(tmp_path / "p.txt", BREACHED))
+    bastion_settings(breached_passwords_file=str(write_hibp(tmp_path / "p.txt", BREACHED)))
     with pytest.raises(ValidationError) as caught:
         validate_password("correct horse battery")
     assert BREACHED_MESSAGE in caught.value.messages
@@ -111,17 +111,17 @@ def test_validator_refuses_a_breached_password_with_the_reason(
 
 
 def test_validator_is_off_without_a_file_and_survives_a_missing_one(
-    tmp_path: Path, settings: Any, caplog: Any
+    tmp_path: Path, bastion_settings: Any, caplog: Any
 ) -> None:
-    settings.BASTION_BREACHED_PASSWORDS_FILE = ""
+    bastion_settings(breached_passwords_file="")
     BreachedPasswordValidator().validate("correct horse battery")
-    settings.BASTION_BREACHED_PASSWORDS_FILE = str(tmp_path / "missing.txt")
+    bastion_settings(breached_passwords_file=str(tmp_path / "missing.txt"))
     BreachedPasswordValidator().validate("correct horse battery")
     assert "cannot be read" in caplog.text
 
 
-def test_validator_option_path_wins(tmp_path: Path, settings: Any) -> None:
-    settings.BASTION_BREACHED_PASSWORDS_FILE = ""
+def test_validator_option_path_wins(tmp_path: Path, bastion_settings: Any) -> None:
+    bastion_settings(breached_passwords_file="")
     path = write_hibp(tmp_path / "p.txt", BREACHED)
     with pytest.raises(ValidationError):
         BreachedPasswordValidator(path=str(path)).validate("hunter2hunter2")

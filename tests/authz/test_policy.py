@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from django.test import override_settings
 
 from bastion import authz
 from bastion.accounts.backends import BastionBackend
@@ -17,9 +16,10 @@ from bastion.authz import Action, authorize, session_identity
 from bastion.packages import services as packages
 from bastion.packages.models import Role
 from bastion.tokens import services as tokens
+from tests.overrides import settings_override
 
 
-@override_settings(BASTION_REAUTH_SECONDS=60)
+@settings_override(reauth_seconds=60)
 def test_the_reauthentication_window_is_the_setting() -> None:
     now = 1_000_000.0
     assert authz.reauth_window() == 60

@@ -31,7 +31,7 @@ def downloadable(client: Client, file: File) -> bool:
 
 
 def stored(key: str) -> bool:
-    return (settings.BASTION_STORAGE_DIR / key).is_file()
+    return (settings.BASTION.storage_dir / key).is_file()
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_delete_a_project_frees_the_name_but_not_the_filenames(
     assert not Project.objects.exists()
     assert not Role.objects.exists()
     assert client.get("/simple/samplepkg/").status_code == 404
-    assert not (settings.BASTION_PUBLIC_DIR / "simple" / "samplepkg" / "index.html").exists()
+    assert not (settings.BASTION.public_dir / "simple" / "samplepkg" / "index.html").exists()
     for f in files:
         assert not downloadable(client, f)
         assert not stored(f.storage_key)

@@ -58,8 +58,8 @@ def test_rst_nested_beyond_docutils_recursion_is_too_deep() -> None:
     assert readme.problem(text, "text/x-rst") == readme.TOO_DEEP
 
 
-def test_the_size_limit_is_a_setting(settings: Any) -> None:
-    settings.BASTION_MAX_DESCRIPTION_SIZE = 100
+def test_the_size_limit_is_a_setting(bastion_settings: Any) -> None:
+    bastion_settings(max_description_size=100)
     assert readme.problem("x" * 101, "text/plain") is not None
     assert readme.problem("é" * 60, "text/plain") is not None  # bytes, not characters
     assert readme.problem("x" * 100, "text/plain") is None
@@ -78,15 +78,15 @@ def test_render_of_a_deep_description_is_plain_text() -> None:
     assert seconds < 10
 
 
-def test_render_that_runs_out_of_time_is_plain_text(settings: Any) -> None:
+def test_render_that_runs_out_of_time_is_plain_text(bastion_settings: Any) -> None:
     """Native code (html5ever through nh3) on 50,000 nested tags took 20 s; the child that
     renders is killed at the limit, and the next render starts a new one."""
-    settings.BASTION_DESCRIPTION_RENDER_SECONDS = 1
+    bastion_settings(description_render_seconds=1)
     text = "<div>" * 50_000 + "<script>x</script>"
     html, seconds = timed(readme.render, text, "text/markdown")
     assert html.startswith("&lt;div&gt;") and "<script" not in html
     assert seconds < 10
-    settings.BASTION_DESCRIPTION_RENDER_SECONDS = 30
+    bastion_settings(description_render_seconds=30)
     assert "<h1" in readme.render("# Title\n", "text/markdown")
 
 
@@ -102,9 +102,9 @@ def test_upload_with_a_pathological_description_is_refused_quickly(upload: Any, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_description_the_task_cannot_render_in_time_is_shown_as_text(
-    upload: Any, token: str, settings: Any
+    upload: Any, token: str, bastion_settings: Any
 ) -> None:
-    settings.BASTION_DESCRIPTION_RENDER_SECONDS = 1
+    bastion_settings(description_render_seconds=1)
     text = "<div>" * 50_000 + "\n"
     dist = builders.wheel("samplepkg", "1.0", description=text, content_type="text/markdown")
     assert upload(dist, token).status_code == 200
@@ -115,9 +115,9 @@ def test_a_description_the_task_cannot_render_in_time_is_shown_as_text(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_description_over_the_size_limit_is_refused_by_the_form(
-    upload: Any, token: str, settings: Any
+    upload: Any, token: str, bastion_settings: Any
 ) -> None:
-    settings.BASTION_MAX_DESCRIPTION_SIZE = 1000
+    bastion_settings(max_description_size=1000)
     dist = builders.wheel("samplepkg", "1.0", description="x" * 1001)
     response = upload(dist, token)
     assert response.status_code == 400

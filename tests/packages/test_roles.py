@@ -88,9 +88,9 @@ def test_only_the_invitee_can_answer(project: Project, make_user: Callable[..., 
 
 
 def test_expired_invitation_cannot_be_accepted_and_can_be_renewed(
-    project: Project, make_user: Callable[..., Any], settings: Any
+    project: Project, make_user: Callable[..., Any], bastion_settings: Any
 ) -> None:
-    settings.BASTION_INVITATION_HOURS = 1
+    bastion_settings(invitation_hours=1)
     bob = make_user("bob")
     owner = owner_of(project)
     invitation = roles.invite(project, "bob", Role.MAINTAINER, actor=owner)

@@ -43,7 +43,9 @@ def _pem(key: ec.EllipticCurvePrivateKey) -> str:
 
 
 @pytest.fixture
-def keys_file(settings: Any, tmp_path: Path, signing_key: ec.EllipticCurvePrivateKey) -> Path:
+def keys_file(
+    bastion_settings: Any, tmp_path: Path, signing_key: ec.EllipticCurvePrivateKey
+) -> Path:
     """The file an operator downloads from api.github.com/meta/public_keys/secret_scanning,
     here holding a retired key, a key of another kind and the current key of this test."""
     retired = ec.generate_private_key(ec.SECP256R1())
@@ -57,7 +59,7 @@ def keys_file(settings: Any, tmp_path: Path, signing_key: ec.EllipticCurvePrivat
     }
     path = tmp_path / "github-secret-scanning-keys.json"
     path.write_text(json.dumps(document))
-    settings.BASTION_DISCLOSURE_KEYS_FILE = str(path)
+    bastion_settings(disclosure_keys_file=str(path))
     return path
 
 
@@ -318,9 +320,9 @@ def test_too_large_a_body_is_refused(
 
 
 def test_disabled_without_a_keys_file(
-    settings: Any, signing_key: ec.EllipticCurvePrivateKey, user: Any
+    bastion_settings: Any, signing_key: ec.EllipticCurvePrivateKey, user: Any
 ) -> None:
-    settings.BASTION_DISCLOSURE_KEYS_FILE = ""
+    bastion_settings(disclosure_keys_file="")
     raw, _ = tokens.create_token(user, "t")
     for url in (URL, "/_/github/disclose-token"):
         response = post(report(raw), signing_key, url=url)
@@ -329,14 +331,14 @@ def test_disabled_without_a_keys_file(
 
 
 def test_unreadable_keys_file_is_a_retryable_error(
-    settings: Any, tmp_path: Path, signing_key: ec.EllipticCurvePrivateKey, user: Any
+    bastion_settings: Any, tmp_path: Path, signing_key: ec.EllipticCurvePrivateKey, user: Any
 ) -> None:
     raw, _ = tokens.create_token(user, "t")
-    settings.BASTION_DISCLOSURE_KEYS_FILE = str(tmp_path / "missing.json")
+    bastion_settings(disclosure_keys_file=str(tmp_path / "missing.json"))
     _assert_refused(post(report(raw), signing_key), 503, "not available")
     broken = tmp_path / "broken.json"
     broken.write_text('{"keys": []}')
-    settings.BASTION_DISCLOSURE_KEYS_FILE = str(broken)
+    bastion_settings(disclosure_keys_file=str(broken))
     _assert_refused(post(report(raw), signing_key), 503, "not available")
 
 
@@ -363,9 +365,9 @@ def test_only_post(keys_file: Path) -> None:
 
 
 def test_rate_limited_per_address(
-    keys_file: Path, signing_key: ec.EllipticCurvePrivateKey, settings: Any, user: Any
+    keys_file: Path, signing_key: ec.EllipticCurvePrivateKey, bastion_settings: Any, user: Any
 ) -> None:
-    settings.BASTION_RATE_LIMITS = {"disclose.ip": "2/m"}
+    bastion_settings(rate_limits={"disclose.ip": "2/m"})
     raw, _ = tokens.create_token(user, "t")
     assert post(report("bastion-x"), None).status_code == 400  # unsigned attempts count too
     assert post(report("bastion-x"), signing_key).status_code == 200

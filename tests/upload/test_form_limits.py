@@ -152,8 +152,8 @@ def test_a_young_release_takes_new_files_and_old_reuploads_stay_idempotent(
     assert upload(builders.wheel("samplepkg", "1.1"), token).status_code == 200
 
 
-def test_the_release_age_is_configurable(upload: Any, token: str, settings: Any) -> None:
-    settings.BASTION_NEW_FILES_DAYS = 3
+def test_the_release_age_is_configurable(upload: Any, token: str, bastion_settings: Any) -> None:
+    bastion_settings(new_files_days=3)
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     _age(Release.objects.get(), 4)
     response = upload(
@@ -162,7 +162,7 @@ def test_the_release_age_is_configurable(upload: Any, token: str, settings: Any)
     assert_refused(
         response, 400, "Uploading new files to releases older than 3 days is not allowed."
     )
-    settings.BASTION_NEW_FILES_DAYS = 0
+    bastion_settings(new_files_days=0)
     assert (
         upload(
             builders.wheel("samplepkg", "1.0", tag="py2-none-any", code="VALUE = 2\n"), token

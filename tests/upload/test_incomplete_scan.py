@@ -68,10 +68,10 @@ def test_the_padded_module_of_the_review_is_held(upload: Any, token: str) -> Non
 
 
 def test_an_incomplete_clean_scan_holds_the_file(
-    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, settings: Any
+    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, bastion_settings: Any
 ) -> None:
     """No time at all: even the retry cannot finish, so the clean verdict is not trusted."""
-    settings.BASTION_SCAN_RETRY_FACTOR = 4
+    bastion_settings(scan_retry_factor=4)
     monkeypatch.setattr(bastion.scanning, "DEFAULT_CONFIG", ScanConfig(max_seconds=0.0))
     configs = _counting_scans(monkeypatch)
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
@@ -84,9 +84,9 @@ def test_an_incomplete_clean_scan_holds_the_file(
 
 
 def test_a_retry_with_larger_budgets_that_completes_publishes(
-    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, settings: Any
+    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, bastion_settings: Any
 ) -> None:
-    settings.BASTION_SCAN_RETRY_FACTOR = 4
+    bastion_settings(scan_retry_factor=4)
     code = "def value():\n    return 1\n" * 4  # 104 bytes, all of it parsed (import time)
     monkeypatch.setattr(bastion.scanning, "DEFAULT_CONFIG", ScanConfig(max_parse_bytes=60))
     configs = _counting_scans(monkeypatch)
@@ -98,9 +98,9 @@ def test_a_retry_with_larger_budgets_that_completes_publishes(
 
 
 def test_without_retry_an_out_of_budget_scan_holds_at_once(
-    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, settings: Any
+    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, bastion_settings: Any
 ) -> None:
-    settings.BASTION_SCAN_RETRY_FACTOR = 1
+    bastion_settings(scan_retry_factor=1)
     monkeypatch.setattr(bastion.scanning, "DEFAULT_CONFIG", ScanConfig(max_parse_bytes=5))
     configs = _counting_scans(monkeypatch)
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
@@ -144,14 +144,14 @@ def test_apply_verdict_holds_an_incomplete_scan_whatever_the_verdict(
 
 
 def test_rescan_holds_a_published_file_it_cannot_scan_completely(
-    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, settings: Any
+    upload: Any, token: str, monkeypatch: pytest.MonkeyPatch, bastion_settings: Any
 ) -> None:
     from bastion.upload.tasks import rescan
 
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     file = File.objects.get()
     assert file.state == File.PUBLISHED
-    settings.BASTION_SCAN_RETRY_FACTOR = 4
+    bastion_settings(scan_retry_factor=4)
     monkeypatch.setattr(bastion.scanning, "DEFAULT_CONFIG", ScanConfig(max_seconds=0.0))
     assert rescan(file) == "held"
     file.refresh_from_db()

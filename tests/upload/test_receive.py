@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def leftovers() -> list[str]:
-    root = settings.BASTION_STORAGE_DIR
+    root = settings.BASTION.storage_dir
     return [p.name for p in root.rglob(".incoming-*")] if root.exists() else []
 
 
@@ -56,7 +56,7 @@ def test_refused_large_upload_leaves_nothing(upload: Any, token: str) -> None:
     assert "digest supplied does not match" in response.reason_phrase
     assert File.objects.count() == 0
     assert leftovers() == []
-    root = settings.BASTION_STORAGE_DIR
+    root = settings.BASTION.storage_dir
     assert not [p for p in root.rglob("*") if p.is_file()] if root.exists() else True
 
 

@@ -264,7 +264,7 @@ def test_a_damaged_pending_file_is_not_queued_again(
 ) -> None:
     file = uploaded(upload, token)
     DBTaskResult.objects.all().delete()
-    (settings.BASTION_STORAGE_DIR / file.storage_key).unlink()
+    (settings.BASTION.storage_dir / file.storage_key).unlink()
     code, report = check(capsys, "--repair")
     assert code == 1 and report["unrepaired"] == 2
     assert {p["problem"] for p in report["problems"]} == {
@@ -275,7 +275,7 @@ def test_a_damaged_pending_file_is_not_queued_again(
 
 
 def test_partial_upload_files_are_listed_and_removed(capsys: Any, settings: Any) -> None:
-    storage_dir: Path = settings.BASTION_STORAGE_DIR
+    storage_dir: Path = settings.BASTION.storage_dir
     storage_dir.mkdir(parents=True, exist_ok=True)
     left = storage_dir / ".incoming-k2j3h4.upload"
     left.write_bytes(b"\0" * 2_500_000)
@@ -297,19 +297,20 @@ def test_storage_lists_only_partial_files_older_than_asked(settings: Any) -> Non
     from bastion.storage import get_storage
 
     storage = get_storage()
-    old = storage.root / "ab" / "cd" / ".incoming-x1"  # a copy being stored (put)
+    root, public_root = settings.BASTION.storage_dir, settings.BASTION.public_dir
+    old = root / "ab" / "cd" / ".incoming-x1"  # a copy being stored (put)
     old.parent.mkdir(parents=True)
     old.write_bytes(b"x")
-    link = storage.public_root / "packages" / ".link-99-samplepkg-1.0.tar.gz"
+    link = public_root / "packages" / ".link-99-samplepkg-1.0.tar.gz"
     link.write_bytes(b"y")
     time.sleep(0.3)
-    young = storage.root / ".incoming-y2.upload"
+    young = root / ".incoming-y2.upload"
     young.write_bytes(b"z")
-    (storage.root / "ab" / "cd" / "samplepkg-1.0.tar.gz").write_bytes(b"stored")
+    (root / "ab" / "cd" / "samplepkg-1.0.tar.gz").write_bytes(b"stored")
     assert [p.path for p in storage.partial_files(older_than=0.2)] == sorted([old, link])
     assert storage.iter_keys() == ["ab/cd/samplepkg-1.0.tar.gz"]  # partial files are no orphans
     with pytest.raises(ValueError):
-        storage.remove_partial(type(storage.partial_files(0)[0])(storage.root / "ab", 0, 0))
+        storage.remove_partial(type(storage.partial_files(0)[0])(root / "ab", 0, 0))
 
 
 def test_worker_releases_its_lease_and_requeues_what_it_was_stopped_in(

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def stored_files() -> list[str]:
-    root = settings.BASTION_STORAGE_DIR
+    root = settings.BASTION.storage_dir
     return [p.name for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
@@ -225,8 +225,10 @@ def test_sdist_filename_pep625(upload: Any, token: str) -> None:
     )
 
 
-def test_pre_pep625_sdist_name_accepted_when_the_operator_allows_it(upload: Any, token: str, settings: Any) -> None:
-    settings.BASTION_STRICT_SDIST_FILENAMES = False
+def test_pre_pep625_sdist_name_accepted_when_the_operator_allows_it(
+    upload: Any, token: str, bastion_settings: Any
+) -> None:
+    bastion_settings(strict_sdist_filenames=False)
     dist = builders.sdist("samplepkg-pkg", "1.0")
     assert upload(dist, token, filename="samplepkg-pkg-1.0.tar.gz").status_code == 200
     response = upload(builders.sdist("samplepkg-pkg", "1.1"), token, filename="samplepkg-pkg-9.9.tar.gz")
@@ -378,17 +380,19 @@ def test_sdist_with_two_top_level_dirs(upload: Any, token: str) -> None:
     )
 
 
-def test_oversize_file(upload: Any, token: str, settings: Any) -> None:
-    settings.BASTION_MAX_FILE_SIZE = 1000
+def test_oversize_file(upload: Any, token: str, bastion_settings: Any) -> None:
+    bastion_settings(max_file_size=1000)
     dist = builders.wheel("samplepkg", "1.0", code="x = '" + "a" * 5000 + "'\n")
     response = upload(dist, token)
     assert_refused(response, 400, "File too large. Limit for project 'samplepkg' is 0 MB.")
     assert_nothing_written()
 
 
-def test_admin_raised_limit_allows_larger_file(upload: Any, token: str, settings: Any) -> None:
+def test_admin_raised_limit_allows_larger_file(
+    upload: Any, token: str, bastion_settings: Any
+) -> None:
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
-    settings.BASTION_MAX_FILE_SIZE = 1000
+    bastion_settings(max_file_size=1000)
     Project.objects.filter(normalized_name="samplepkg").update(upload_limit=10 * 1024 * 1024)
     dist = builders.wheel("samplepkg", "1.1", code="x = '" + "a" * 5000 + "'\n")
     assert upload(dist, token).status_code == 200
@@ -455,9 +459,9 @@ def test_legacy_without_slash_redirects(client: Any) -> None:
 
 
 def test_request_larger_than_any_limit_is_refused_before_reading(
-    upload: Any, token: str, settings: Any
+    upload: Any, token: str, bastion_settings: Any
 ) -> None:
-    settings.BASTION_MAX_FILE_SIZE = 1024
+    bastion_settings(max_file_size=1024)
     import os
 
     dist = builders.wheel(
@@ -501,12 +505,12 @@ def test_plugin_family_names_are_accepted(upload: Any, token: str) -> None:
 
 
 def test_exact_popular_name_is_reserved_unless_the_operator_allows_it(
-    upload: Any, token: str, settings: Any
+    upload: Any, token: str, bastion_settings: Any
 ) -> None:
     response = upload(builders.wheel("requests", "99.0"), token)
     assert response.status_code == 400
     assert "reserved for the protected project 'requests'" in response.reason_phrase
-    settings.BASTION_RESERVE_PROTECTED_NAMES = False
+    bastion_settings(reserve_protected_names=False)
     assert upload(builders.wheel("requests", "99.0"), token).status_code == 200
 
 
@@ -545,9 +549,9 @@ def test_quoted_author_names_with_commas(upload: Any, token: str) -> None:
 
 
 def test_popular_name_is_not_a_lookalike_of_a_local_project(
-    upload: Any, token: str, settings: Any
+    upload: Any, token: str, bastion_settings: Any
 ) -> None:
-    settings.BASTION_RESERVE_PROTECTED_NAMES = False
+    bastion_settings(reserve_protected_names=False)
     assert upload(builders.wheel("gunicorn", "99.0"), token).status_code == 200
     assert upload(builders.wheel("uvicorn", "99.0"), token).status_code == 200
 
@@ -577,9 +581,9 @@ def test_a_verdict_for_a_file_deleted_while_waiting_is_skipped() -> None:
 
 
 def test_project_creation_is_rate_limited_per_user(
-    upload: Any, token: str, settings: Any
+    upload: Any, token: str, bastion_settings: Any
 ) -> None:
-    settings.BASTION_RATE_LIMITS = {"project-create.user": "2/h"}
+    bastion_settings(rate_limits={"project-create.user": "2/h"})
     for name in ("samplepkg", "samplepkg-two"):
         assert upload(builders.wheel(name, "1.0"), token).status_code == 200
     # A new version of an existing project is not a new project.
@@ -592,9 +596,9 @@ def test_project_creation_is_rate_limited_per_user(
 
 
 def test_uploads_are_rate_limited_per_user_and_address(
-    upload: Any, token: str, settings: Any, make_user: Any, make_token: Any
+    upload: Any, token: str, bastion_settings: Any, make_user: Any, make_token: Any
 ) -> None:
-    settings.BASTION_RATE_LIMITS = {"upload.user": "2/h", "upload.ip": "3/h"}
+    bastion_settings(rate_limits={"upload.user": "2/h", "upload.ip": "3/h"})
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     assert upload(builders.wheel("samplepkg", "1.1"), token).status_code == 200
     response = upload(builders.wheel("samplepkg", "1.2"), token)

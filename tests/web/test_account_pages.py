@@ -165,8 +165,8 @@ def test_an_expired_link_is_refused(
     assert "This link has expired" in body(response)
 
 
-def test_resending_is_rate_limited(make_user: Any, mailoutbox: Any, settings: Any) -> None:
-    settings.BASTION_RATE_LIMITS = {"email.user": "2/h"}
+def test_resending_is_rate_limited(make_user: Any, mailoutbox: Any, bastion_settings: Any) -> None:
+    bastion_settings(rate_limits={"email.user": "2/h"})
     client = logged_in(make_user("bob", email_verified=False))
     mailoutbox.clear()
     for _ in range(2):
@@ -325,13 +325,13 @@ def test_password_change_applies_the_validators(
 
 
 def test_password_change_refuses_a_breached_password(
-    user: Any, settings: Any, tmp_path: Any
+    user: Any, bastion_settings: Any, tmp_path: Any
 ) -> None:
     from bastion.accounts.passwords import sha1_hex
 
     breached = tmp_path / "breached.txt"
     breached.write_bytes(sha1_hex(NEW_PASSWORD) + b":12\n")
-    settings.BASTION_BREACHED_PASSWORDS_FILE = str(breached)
+    bastion_settings(breached_passwords_file=str(breached))
     response = logged_in(user).post(
         "/account/password/change/",
         {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
@@ -340,8 +340,8 @@ def test_password_change_refuses_a_breached_password(
     assert "This password has appeared in a data breach" in body(response)
 
 
-def test_wrong_old_passwords_count_as_failed_logins(user: Any, settings: Any) -> None:
-    settings.BASTION_RATE_LIMITS = {"login.user": "2/5m"}
+def test_wrong_old_passwords_count_as_failed_logins(user: Any, bastion_settings: Any) -> None:
+    bastion_settings(rate_limits={"login.user": "2/5m"})
     client = logged_in(user)
     data = {"old_password": "guess", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     for _ in range(2):
@@ -444,9 +444,9 @@ def test_a_tampered_reset_link_is_refused(user: Any, mailoutbox: Any) -> None:
 
 @pytest.mark.parametrize("kind", ["ip", "user"])
 def test_reset_requests_are_rate_limited(
-    user: Any, mailoutbox: Any, settings: Any, kind: str
+    user: Any, mailoutbox: Any, bastion_settings: Any, kind: str
 ) -> None:
-    settings.BASTION_RATE_LIMITS = {f"password-reset.{kind}": "2/h"}
+    bastion_settings(rate_limits={f"password-reset.{kind}": "2/h"})
     client = Client()
     for n in range(2):
         address = "alice@example.com" if kind == "user" else f"x{n}@example.com"
@@ -481,15 +481,15 @@ def register(client: Client, **fields: str) -> Any:
     return client.post("/account/register/", data)
 
 
-def test_registration_is_closed_by_default(client: Client, settings: Any) -> None:
-    settings.BASTION_ALLOW_REGISTRATION = False
+def test_registration_is_closed_by_default(client: Client, bastion_settings: Any) -> None:
+    bastion_settings(allow_registration=False)
     assert client.get("/account/register/").status_code == 404
     assert register(client).status_code == 404
     assert not User.objects.filter(username="newbie").exists()
 
 
-def test_registration_end_to_end(client: Client, settings: Any, mailoutbox: Any) -> None:
-    settings.BASTION_ALLOW_REGISTRATION = True
+def test_registration_end_to_end(client: Client, bastion_settings: Any, mailoutbox: Any) -> None:
+    bastion_settings(allow_registration=True)
     assert 'name="password2"' in body(client.get("/account/register/"))
     response = register(client)
     assert response.status_code == 302
@@ -521,9 +521,14 @@ def test_registration_end_to_end(client: Client, settings: Any, mailoutbox: Any)
     ],
 )
 def test_registration_refuses_bad_input_with_a_reason(
-    client: Client, settings: Any, user: Any, mailoutbox: Any, fields: dict[str, str], message: str
+    client: Client,
+    bastion_settings: Any,
+    user: Any,
+    mailoutbox: Any,
+    fields: dict[str, str],
+    message: str,
 ) -> None:
-    settings.BASTION_ALLOW_REGISTRATION = True
+    bastion_settings(allow_registration=True)
     mailoutbox.clear()
     response = register(client, **fields)
     assert response.status_code == 400
@@ -533,22 +538,22 @@ def test_registration_refuses_bad_input_with_a_reason(
 
 
 def test_registration_refuses_a_breached_password(
-    client: Client, settings: Any, tmp_path: Any
+    client: Client, bastion_settings: Any, tmp_path: Any
 ) -> None:
     from bastion.accounts.passwords import sha1_hex
 
     breached = tmp_path / "breached.txt"
     breached.write_bytes(b"0" * 40 + b":1\n" + sha1_hex(NEW_PASSWORD) + b":3\n" + b"F" * 40 + b"\n")
-    settings.BASTION_BREACHED_PASSWORDS_FILE = str(breached)
-    settings.BASTION_ALLOW_REGISTRATION = True
+    bastion_settings(breached_passwords_file=str(breached))
+    bastion_settings(allow_registration=True)
     response = register(client)
     assert response.status_code == 400
     assert "This password has appeared in a data breach" in body(response)
 
 
-def test_registration_is_rate_limited_per_ip(client: Client, settings: Any) -> None:
-    settings.BASTION_ALLOW_REGISTRATION = True
-    settings.BASTION_RATE_LIMITS = {"email.ip": "2/h"}
+def test_registration_is_rate_limited_per_ip(client: Client, bastion_settings: Any) -> None:
+    bastion_settings(allow_registration=True)
+    bastion_settings(rate_limits={"email.ip": "2/h"})
     register(client, username="one", email="one@example.org")
     register(client, username="two", email="two@example.org")
     refused = register(client, username="three", email="three@example.org")
@@ -591,8 +596,10 @@ def test_anonymous_visitors_are_sent_to_login(client: Client) -> None:
         assert response["Location"].startswith("/account/login/?next=")
 
 
-def test_reset_links_use_the_configured_base_url(user: Any, mailoutbox: Any, settings: Any) -> None:
-    settings.BASTION_BASE_URL = "https://pypi.corp.example"
+def test_reset_links_use_the_configured_base_url(
+    user: Any, mailoutbox: Any, settings: Any, bastion_settings: Any
+) -> None:
+    bastion_settings(base_url="https://pypi.corp.example")
     settings.ALLOWED_HOSTS = ["*"]  # an operator who let any Host in: links still use the base URL
     Client().post(
         "/account/password/reset/", {"email": "alice@example.com"}, HTTP_HOST="evil.example"

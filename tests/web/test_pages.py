@@ -137,9 +137,9 @@ def test_a_host_the_operator_did_not_list_is_refused(client: Client, world: Worl
 
 
 def test_install_command_prefers_the_configured_base_url(
-    client: Client, world: World, settings: Any
+    client: Client, world: World, bastion_settings: Any
 ) -> None:
-    settings.BASTION_BASE_URL = "https://pkgs.example.com"
+    bastion_settings(base_url="https://pkgs.example.com")
     body = text(client.get("/project/demo-pkg/0.9/"))
     assert "pip install --index-url https://pkgs.example.com/simple/ demo-pkg==0.9" in body
 

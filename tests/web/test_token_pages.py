@@ -147,8 +147,8 @@ def test_token_creation_needs_a_verified_email(make_user: Any) -> None:
     assert not Token.objects.exists()
 
 
-def test_token_creation_is_rate_limited_per_user(make_user: Any, settings: Any) -> None:
-    settings.BASTION_RATE_LIMITS = {"token-create.user": "2/h", "token-create.ip": "100/h"}
+def test_token_creation_is_rate_limited_per_user(make_user: Any, bastion_settings: Any) -> None:
+    bastion_settings(rate_limits={"token-create.user": "2/h", "token-create.ip": "100/h"})
     alice = make_user("alice")
     client = logged_in(alice)
     assert client.post("/account/tokens/new/", {"name": "t0"}).status_code == 200
@@ -167,8 +167,8 @@ def test_token_creation_is_rate_limited_per_user(make_user: Any, settings: Any) 
     )
 
 
-def test_token_creation_is_rate_limited_per_address(make_user: Any, settings: Any) -> None:
-    settings.BASTION_RATE_LIMITS = {"token-create.user": "100/h", "token-create.ip": "2/h"}
+def test_token_creation_is_rate_limited_per_address(make_user: Any, bastion_settings: Any) -> None:
+    bastion_settings(rate_limits={"token-create.user": "100/h", "token-create.ip": "2/h"})
     for name in ("alice", "bob"):
         assert (
             logged_in(make_user(name)).post("/account/tokens/new/", {"name": "t"}).status_code

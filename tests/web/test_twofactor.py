@@ -11,13 +11,14 @@ from typing import Any
 import pyotp
 import pytest
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import Client
 
 from bastion.accounts import mfa
 from bastion.accounts.models import RecoveryCode
 from bastion.events.models import Event
 from bastion.web.reauth import SESSION_KEY as REAUTH_KEY
 from tests.conftest import PASSWORD
+from tests.overrides import settings_override
 
 
 def text(response: Any) -> str:
@@ -201,7 +202,7 @@ def test_failed_password_is_recorded(client: Client, user: Any) -> None:
 # --- Brute force ---------------------------------------------------------------------------------
 
 
-@override_settings(BASTION_RATE_LIMITS={"login.ip": "3/5m", "login.user": "3/5m"})
+@settings_override(rate_limits={"login.ip": "3/5m", "login.user": "3/5m"})
 def test_login_lockout_holds_even_for_the_right_password(
     client: Client, user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -232,7 +233,7 @@ def test_login_lockout_holds_even_for_the_right_password(
     assert response["Location"] == "/account/login/2fa/"
 
 
-@override_settings(BASTION_RATE_LIMITS={"2fa.user": "3/5m", "2fa.ip": "10/5m"})
+@settings_override(rate_limits={"2fa.user": "3/5m", "2fa.ip": "10/5m"})
 def test_second_factor_attempts_are_limited(client: Client, user: Any) -> None:
     password_step(client, "alice")
     for _ in range(3):

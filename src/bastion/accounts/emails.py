@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -31,6 +30,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
 from bastion.accounts.services import AccountError
+from bastion.config import current
 from bastion.events import services as events
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class EmailLink:
 
 
 def link_hours() -> int:
-    return int(getattr(settings, "BASTION_EMAIL_LINK_HOURS", 24))
+    return current().email_link_hours
 
 
 def _state(user: User) -> str:
@@ -124,13 +124,13 @@ def check_address(user: User | None, email: str) -> str:
 
 
 def _send(address: str, subject: str, body: str) -> None:
-    site = getattr(settings, "BASTION_SITE_NAME", "bastion")
+    site = current().site_name
     send_mail(f"[{site}] {subject}", body, None, [address], fail_silently=False)
 
 
 def send_verification(user: User, link: str) -> None:
     """Mail ``link`` (built by the caller from :func:`make_token`) to the user's address."""
-    site = getattr(settings, "BASTION_SITE_NAME", "bastion")
+    site = current().site_name
     _send(
         user.email,
         "Verify your email address",
@@ -143,7 +143,7 @@ def send_verification(user: User, link: str) -> None:
 
 def send_change_link(user: User, new_email: str, link: str) -> None:
     """Mail the confirmation of a change to the *new* address: it must prove it is reachable."""
-    site = getattr(settings, "BASTION_SITE_NAME", "bastion")
+    site = current().site_name
     _send(
         new_email,
         "Confirm your new email address",

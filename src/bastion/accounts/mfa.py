@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from bastion.accounts.models import RecoveryCode, User, WebAuthnCredential, has_two_factor
 from bastion.accounts.notify import send_security_notice
+from bastion.config import current
 from bastion.events import services as events
 
 __all__ = [
@@ -95,7 +96,7 @@ def new_totp_secret() -> str:
 
 def provisioning_uri(user: User, secret: str) -> str:
     """The ``otpauth://`` URI an authenticator app reads from the QR code."""
-    issuer = str(getattr(settings, "BASTION_SITE_NAME", "bastion"))
+    issuer = current().site_name
     return pyotp.TOTP(secret).provisioning_uri(name=user.get_username(), issuer_name=issuer)
 
 

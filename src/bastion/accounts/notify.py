@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+
+from bastion.config import current
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def send_security_notice(user: Any, subject: str, body: str, *, to: str | None =
     address = to or getattr(user, "email", "")
     if not address:
         return
-    site = getattr(settings, "BASTION_SITE_NAME", "bastion")
+    site = current().site_name
     full_subject = f"[{site}] {subject}"
     text = f"Hello {user.get_username()},\n\n{body.strip()}{FOOTER}"
 

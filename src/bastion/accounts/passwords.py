@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from bastion.config import current
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def is_breached(password: str, path: str | os.PathLike[str] | None = None) -> bo
     every registration and password change into a server error, and ``bastion check``-style
     monitoring of the log is where the operator learns of it.
     """
-    source = path if path is not None else getattr(settings, "BASTION_BREACHED_PASSWORDS_FILE", "")
+    source = path if path is not None else current().breached_passwords_file
     if not source:
         return False
     try:
@@ -107,6 +108,6 @@ class BreachedPasswordValidator:
             raise ValidationError(BREACHED_MESSAGE, code="password_breached")
 
     def get_help_text(self) -> str:
-        if not (self.path or getattr(settings, "BASTION_BREACHED_PASSWORDS_FILE", "")):
+        if not (self.path or current().breached_passwords_file):
             return ""
         return "Your password cannot be one that has appeared in a known data breach."

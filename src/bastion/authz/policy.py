@@ -16,9 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-
 from bastion.accounts.models import has_two_factor
+from bastion.config import current
 from bastion.packages import services as packages
 from bastion.packages.models import Project, Role
 from bastion.tokens import macaroons
@@ -142,7 +141,7 @@ def _deny(reason: str) -> Decision:
 
 def second_factor_required() -> bool:
     """``BASTION_REQUIRE_2FA``: pages that warn about a missing factor ask here too."""
-    return bool(getattr(settings, "BASTION_REQUIRE_2FA", True))
+    return current().require_2fa
 
 
 def lacks_required_second_factor(user: User) -> bool:
@@ -157,7 +156,7 @@ def may_sign_in(user: Any) -> bool:
 
 def reauth_window() -> int:
     """``BASTION_REAUTH_SECONDS``: how long a proof of identity counts as recent."""
-    return int(getattr(settings, "BASTION_REAUTH_SECONDS", 900))
+    return current().reauth_seconds
 
 
 def is_fresh(reauthenticated_at: object, now: float | None = None) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import (
     FileResponse,
     Http404,
@@ -17,6 +16,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from packaging.utils import canonicalize_name
 
+from bastion.config import current
 from bastion.index import fast, render
 from bastion.index.jsonapi import project_json, release_json
 from bastion.packages import services as packages
@@ -26,8 +26,8 @@ _cache: fast.PageCache | None = None
 
 def _page_cache() -> fast.PageCache:
     global _cache
-    if _cache is None or _cache.root != settings.BASTION_PUBLIC_DIR:
-        _cache = fast.PageCache(settings.BASTION_PUBLIC_DIR)
+    if _cache is None or _cache.root != current().public_dir:
+        _cache = fast.PageCache(current().public_dir)
     return _cache
 
 
@@ -87,7 +87,7 @@ def simple_detail(request: HttpRequest, name: str) -> HttpResponse:
 def package_file(request: HttpRequest, key: str) -> HttpResponseBase:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    found = fast.published_file(settings.BASTION_PUBLIC_DIR, key)
+    found = fast.published_file(current().public_dir, key)
     if found is None:
         raise Http404("No such file")
     full, st = found

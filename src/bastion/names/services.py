@@ -12,10 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
+from bastion.config import current
 from bastion.names.lookalike import LookalikeIndex
 from bastion.names.models import (
     NameOverride,
@@ -164,7 +164,7 @@ def check_new_project_name(
     if verdict.code in ("invalid", "prohibited"):
         return verdict
     canonical = verdict.canonical
-    if verdict.code == "protected" and getattr(settings, "BASTION_RESERVE_PROTECTED_NAMES", True):
+    if verdict.code == "protected" and current().reserve_protected_names:
         # The exact name of a protected project that does not exist here (the caller only asks
         # for new projects): taking it would shadow the real one for anyone who also installs
         # from PyPI. Standard-library names keep their own wording.

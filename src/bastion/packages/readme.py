@@ -125,18 +125,22 @@ def _variant(params: dict[str, str]) -> str:
     return params.get("variant", "GFM")
 
 
-def _setting(name: str, default: float) -> float:
-    """A bound from the settings, or its default where Django is not configured."""
-    from django.conf import settings
+def _bounds() -> tuple[int, float]:
+    """The size and time bounds from the settings, or their defaults where Django is not
+    configured (the module used as a library)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from bastion.config import current
 
     try:
-        return float(getattr(settings, name, default))
-    except Exception:  # settings not configured: the module's default
-        return default
+        bastion = current()
+    except ImproperlyConfigured:  # settings not configured: the module's defaults
+        return MAX_DESCRIPTION_BYTES, RENDER_SECONDS
+    return bastion.max_description_size, bastion.description_render_seconds
 
 
 def _size_limit() -> int:
-    return int(_setting("BASTION_MAX_DESCRIPTION_SIZE", MAX_DESCRIPTION_BYTES))
+    return _bounds()[0]
 
 
 def _size(text: str) -> int:
@@ -329,7 +333,7 @@ def render(text: str, content_type: str) -> str:
         return plain_text(text)
     if main == PLAIN:  # escaping and one linear sanitising pass: no need for a child
         return render_unbounded(text, content_type) or plain_text(text)
-    seconds = _setting("BASTION_DESCRIPTION_RENDER_SECONDS", RENDER_SECONDS)
+    seconds = _bounds()[1]
     rendered = _render_in_child(text, content_type, seconds)
     if rendered is None:
         return plain_text(text)

@@ -16,10 +16,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bastion import config
 from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
 from bastion.events import services as events
@@ -136,7 +136,7 @@ def notify_owners(project: Project, subject: str, body: str, *, skip: User | Non
 
 
 def _where() -> str:
-    base = str(getattr(settings, "BASTION_BASE_URL", "") or "").rstrip("/")
+    base = config.current().base_url
     return f"your account page ({base}/account/)" if base else "your account page"
 
 
@@ -153,7 +153,7 @@ def invite(
     invitee = User.objects.filter(username=username).first()
     if invitee is None or not invitee.is_active or invitee.is_frozen:
         raise RoleError(f"No user found with the username '{username}'.")
-    hours = int(getattr(settings, "BASTION_INVITATION_HOURS", 72))
+    hours = config.current().invitation_hours
     with transaction.atomic():
         _lock(project)
         current = Role.objects.filter(project=project, user=invitee).first()

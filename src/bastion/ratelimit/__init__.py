@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
 from bastion import clientinfo
 from bastion.clientinfo import ClientInfo
+from bastion.config import current
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _wait(seconds: int) -> str:
 
 def rate_for(scope: str, kind: str) -> str | None:
     """The configured rate (``BASTION_RATE_LIMITS``) or the default; ``None`` = unlimited."""
-    configured: Mapping[str, str] = getattr(settings, "BASTION_RATE_LIMITS", {})
+    configured: Mapping[str, str] = current().rate_limits
     rate = configured.get(f"{scope}.{kind}", SCOPES[scope].rates.get(kind))
     if rate in (None, "", "0", "off", "none"):
         return None

@@ -70,13 +70,14 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from bastion.config import from_environ
     from bastion.scanning.config import ScanConfig
     from bastion.scanning.engine import scan_file
     from bastion.scanning.yara_rules import RulesError, compiled_rules
 
     rules_dir: Path | None = args.rules_dir
-    if rules_dir is None and os.environ.get(RULES_DIR_ENV, "").strip():
-        rules_dir = Path(os.environ[RULES_DIR_ENV].strip())
+    if rules_dir is None:
+        rules_dir = from_environ(os.environ).scan_rules_dir
     if rules_dir is not None:
         try:
             compiled_rules(rules_dir)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,13 +10,9 @@ from bastion.archives import Limits
 
 MiB = 1024 * 1024
 
-#: Environment variable naming a folder of extra ``*.yar`` / ``*.yara`` rules.
+#: Environment variable naming a folder of extra ``*.yar`` / ``*.yara`` rules (read by
+#: ``bastion.config``; the scan task and ``bastion scan`` pass it in as ``rules_dir``).
 RULES_DIR_ENV = "BASTION_SCAN_RULES_DIR"
-
-
-def _default_rules_dir() -> Path | None:
-    value = os.environ.get(RULES_DIR_ENV, "").strip()
-    return Path(value) if value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +38,7 @@ class ScanConfig:
     # for three times that and still fits the time budget on dense code.
     max_parse_bytes: int = 8 * MiB
     max_seconds: float = 20.0
-    rules_dir: Path | None = field(default_factory=_default_rules_dir)
+    rules_dir: Path | None = None
 
     def scaled(self, factor: float) -> ScanConfig:
         """The same scan with ``factor`` times the time and parse budgets (the worker's retry

@@ -9,10 +9,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from django.conf import settings
 from django.utils.module_loading import import_string
+
+from bastion.config import current
 
 #: Name prefixes of the files storage writes before renaming them into place: a received
 #: upload (``.incoming-*.upload``, see ``upload.receive``), a copy being stored
@@ -77,8 +78,14 @@ def file_digests(fh: BinaryIO) -> tuple[int, dict[str, str]]:
 
 
 class Storage(Protocol):
+    """What every caller may ask of a store: :func:`get_storage` promises no more, so a
+    backend other than :class:`LocalStorage` (an object store) is a drop-in."""
+
     def put(self, key: str, source: Path) -> None:
         """Store the file at ``source`` under ``key``, atomically."""
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, atomically (a wheel's METADATA, a small upload)."""
 
     def receiving_dir(self) -> Path:
         """A local folder for files being received; :meth:`adopt` is cheapest from there."""
@@ -262,6 +269,10 @@ class LocalStorage:
         ]
 
 
+if TYPE_CHECKING:  # the local store is a whole Storage (mypy checks it here)
+    _local: Storage = LocalStorage(Path(), Path())
+
+
 def _atomic_write(target: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
@@ -275,13 +286,14 @@ def _atomic_write(target: Path, data: bytes) -> None:
 
 
 @functools.cache
-def _storage(backend: str, root: str, public_root: str) -> Storage:
+def _storage(backend: str, root: Path, public_root: Path) -> Storage:
     cls = import_string(backend)
-    return cls(Path(root), Path(public_root))  # type: ignore[no-any-return]
+    store: Storage = cls(root, public_root)
+    return store
 
 
-def get_storage() -> LocalStorage:
-    backend = getattr(settings, "BASTION_STORAGE_BACKEND", "bastion.storage.base.LocalStorage")
-    return _storage(  # type: ignore[return-value]
-        backend, str(settings.BASTION_STORAGE_DIR), str(settings.BASTION_PUBLIC_DIR)
-    )
+def get_storage() -> Storage:
+    """The configured backend (``BASTION_STORAGE_BACKEND``) on the configured folders, one per
+    process and configuration."""
+    bastion = current()
+    return _storage(bastion.storage_backend, bastion.storage_dir, bastion.public_dir)

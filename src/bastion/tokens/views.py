@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bastion import ratelimit
+from bastion.config import current
 from bastion.ratelimit.answer import too_many_requests
 from bastion.tokens import disclosure
 
@@ -21,7 +21,7 @@ def _refuse(status: int, message: str) -> HttpResponse:
 @never_cache
 @require_POST
 def disclose_token(request: HttpRequest) -> HttpResponse:
-    keys_file = str(getattr(settings, "BASTION_DISCLOSURE_KEYS_FILE", "") or "")
+    keys_file = current().disclosure_keys_file
     if not keys_file:
         # Not configured: the endpoint does not exist, so nobody can probe it.
         return _refuse(404, "Not Found")

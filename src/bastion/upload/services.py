@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from packaging.metadata import Metadata, RawMetadata
@@ -36,6 +35,7 @@ from bastion.accounts.models import User
 from bastion.archives import Limits
 from bastion.authz import Action, Identity, authorize, may_sign_in
 from bastion.clientinfo import ClientInfo
+from bastion.config import current
 from bastion.events import services as events
 from bastion.names.normalize import MAX_NAME_LENGTH
 from bastion.names.services import check_new_project_name
@@ -182,7 +182,7 @@ def field_limit(field: str) -> int:
     its bytes, it refuses the longest before anything parses them, and the README check
     (:mod:`bastion.packages.readme`) holds the exact bound."""
     if field == "description":
-        return int(settings.BASTION_MAX_DESCRIPTION_SIZE)
+        return current().max_description_size
     return FIELD_LIMITS.get(field, OTHER_FIELD_LIMIT)
 
 
@@ -290,7 +290,7 @@ def check_release_age(release: Release | None) -> None:
     to add a wheel for a new platform to it, which every installer on that platform would
     then pick. 0 turns the rule off.
     """
-    days = int(settings.BASTION_NEW_FILES_DAYS)
+    days = current().new_files_days
     if release is None or days <= 0:
         return
     if release.created < timezone.now() - timedelta(days=days):
@@ -298,7 +298,7 @@ def check_release_age(release: Release | None) -> None:
 
 
 def _size_limit(project: Project | None) -> int:
-    limit = int(settings.BASTION_MAX_FILE_SIZE)
+    limit = current().max_file_size
     if project is not None and project.upload_limit:
         limit = max(limit, int(project.upload_limit))
     return limit
@@ -423,7 +423,7 @@ def check_new_file(valid: ValidForm, target: Target) -> File | None:
             f"See {HELP}#file-size-limit for more information."
         )
     if project is not None:
-        total_limit = project.total_size_limit or settings.BASTION_MAX_PROJECT_SIZE
+        total_limit = project.total_size_limit or current().max_project_size
         if project.total_size + content.size > total_limit:
             raise UploadError(
                 f"Project size too large. Limit for project '{project.name}' total size is "
@@ -488,11 +488,11 @@ def inspect_archive(valid: ValidForm, target: Target) -> InspectedFile:
             valid.filetype,
             target.name,
             valid.meta.version,
-            strict_sdist=bool(getattr(settings, "BASTION_STRICT_SDIST_FILENAMES", True)),
+            strict_sdist=current().strict_sdist_filenames,
         )
     except distribution.DistributionError as exc:
         raise UploadError(str(exc)) from exc
-    limits = Limits(max_seconds=float(getattr(settings, "BASTION_ARCHIVE_SECONDS", 20.0)))
+    limits = Limits(max_seconds=current().archive_seconds)
     try:
         archive = distribution.inspect(valid.content.file, filename, valid.filetype, limits)
         file_raw = metadata.parse_file_metadata(archive.metadata)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from bastion.config import current
 from bastion.packages import services as packages
 from bastion.packages.models import File
 from bastion.storage import get_storage
@@ -58,7 +59,7 @@ def _scan_with_retry(file: File) -> ScanOutcome:
     """Scan; if the scan ran out of time or parse budget (and the file is not malicious,
     which holds it anyway), scan once more with ``BASTION_SCAN_RETRY_FACTOR`` times them."""
     outcome = _scan(file)
-    factor = float(settings.BASTION_SCAN_RETRY_FACTOR)
+    factor = float(current().scan_retry_factor)
     if outcome.retryable and outcome.verdict != "malicious" and factor > 1:
         log.info(
             "scan of %s incomplete (%s); retrying with %gx the budgets",
@@ -75,7 +76,8 @@ def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
     and parse budgets)."""
     from bastion.scanning import DEFAULT_CONFIG, scan_file
 
-    config = DEFAULT_CONFIG if budget_factor == 1.0 else DEFAULT_CONFIG.scaled(budget_factor)
+    base = dataclasses.replace(DEFAULT_CONFIG, rules_dir=current().scan_rules_dir)
+    config = base if budget_factor == 1.0 else base.scaled(budget_factor)
     with get_storage().open(file.storage_key) as fh:
         result = scan_file(fh, file.filename, config=config)
     findings = [f.to_json() for f in result.findings]
@@ -120,7 +122,7 @@ def apply_verdict(
         file.scan_score = score
         file.scan_findings = findings
         file.scanned_at = timezone.now()
-        suspicious_holds = settings.BASTION_SUSPICIOUS_ACTION == "hold"
+        suspicious_holds = current().suspicious_action == "hold"
         if verdict == "malicious" or (verdict == "suspicious" and suspicious_holds):
             packages.hold_file(
                 file, reason=f"scan verdict: {verdict}", verdict=verdict, score=score

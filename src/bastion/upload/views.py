@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from bastion import clientinfo, ratelimit
 from bastion.authz import Identity
 from bastion.clientinfo import ClientInfo
+from bastion.config import current
 from bastion.packages.models import Project
 from bastion.ratelimit import RateLimited
 from bastion.ratelimit.answer import too_many_requests
@@ -61,10 +61,10 @@ def _request_too_large(request: HttpRequest) -> bool:
     except ValueError:
         return True
     slack = 16 * 1024 * 1024  # the form fields around the file
-    if length <= int(settings.BASTION_MAX_FILE_SIZE) + slack:
+    if length <= current().max_file_size + slack:
         return False  # within every project's limit: no need to ask the database
     largest = Project.objects.aggregate(m=Max("upload_limit"))["m"] or 0
-    return length > max(int(settings.BASTION_MAX_FILE_SIZE), int(largest)) + slack
+    return length > max(current().max_file_size, int(largest)) + slack
 
 
 @csrf_exempt
@@ -77,7 +77,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         return too_many_requests(exc)
     if _request_too_large(request):
         return error_response(
-            413, f"File too large. Limit is {settings.BASTION_MAX_FILE_SIZE // (1024 * 1024)} MB."
+            413, f"File too large. Limit is {current().max_file_size // (1024 * 1024)} MB."
         )
     # Who is uploading is known from the header alone: a request without a valid token is
     # refused before its body (up to the file size limit) is read, hashed and spooled.

@@ -5,11 +5,11 @@ area reaches into another's private helpers."""
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from bastion.authz import Action, Decision, authorize
+from bastion.config import current
 from bastion.packages.models import Project
 from bastion.web.reauth import identity_of
 
@@ -28,7 +28,7 @@ def public_url(request: HttpRequest, path: str) -> str:
     """An absolute URL of this index for tools (pip, twine): under the configured public URL
     when there is one, otherwise on the scheme and host this request came in on (the host is
     checked against ALLOWED_HOSTS by Django)."""
-    base = str(getattr(settings, "BASTION_BASE_URL", "") or "").rstrip("/")
+    base = current().base_url
     if base:
         return base + path
     return request.build_absolute_uri(path)

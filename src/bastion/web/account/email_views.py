@@ -33,6 +33,7 @@ from bastion.accounts import emails
 from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
 from bastion.accounts.services import AccountError, create_user
+from bastion.config import current
 from bastion.events import services as events
 from bastion.web.account.forms import (
     RULES_HELP,
@@ -243,7 +244,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form: Any) -> HttpResponse:
         self.extra_email_context = {
             "link_base": link_base(self.request),
-            "site_label": getattr(settings, "BASTION_SITE_NAME", "bastion"),
+            "site_label": current().site_name,
             "timeout_hours": max(1, int(settings.PASSWORD_RESET_TIMEOUT) // 3600),
         }
         return super().form_valid(form)  # type: ignore[no-any-return]
@@ -322,7 +323,7 @@ def register(request: HttpRequest) -> HttpResponse:
     its operator. Attempts are limited per address like other mail-sending pages, which also
     slows down probing which addresses already have an account.
     """
-    if not getattr(settings, "BASTION_ALLOW_REGISTRATION", False):
+    if not current().allow_registration:
         raise Http404("Registration is closed on this index.")
     if request.user.is_authenticated:
         return redirect("account")

@@ -28,6 +28,7 @@ from bastion import authz, ratelimit
 from bastion.accounts import mfa
 from bastion.accounts.models import User, has_two_factor
 from bastion.accounts.webauthn import credentials_of
+from bastion.config import current
 from bastion.events import services as events
 from bastion.web.account.forms import LoginForm
 from bastion.web.reauth import mark_reauthenticated
@@ -101,7 +102,7 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["allow_registration"] = bool(getattr(settings, "BASTION_ALLOW_REGISTRATION", False))
+        context["allow_registration"] = current().allow_registration
         return context
 
     def _submitted_name(self) -> str:

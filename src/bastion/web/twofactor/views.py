@@ -37,6 +37,7 @@ from bastion.accounts import mfa
 from bastion.accounts import webauthn as wa
 from bastion.accounts.models import User, has_two_factor
 from bastion.authz import lacks_required_second_factor, second_factor_required
+from bastion.config import current
 from bastion.web.account.login import (
     DEFAULT_BACKEND,
     can_log_in,
@@ -83,10 +84,10 @@ def relying_party(request: HttpRequest) -> wa.RelyingParty:
     """The configured RP id, or this request's host without its port; the origin is exactly
     the scheme and host the page was served from (the host is checked by ALLOWED_HOSTS)."""
     host = request.get_host()
-    rp_id = str(getattr(settings, "BASTION_WEBAUTHN_RP_ID", "") or "")
+    rp_id = current().webauthn_rp_id
     if not rp_id:
         rp_id = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
-    name = str(getattr(settings, "BASTION_SITE_NAME", "bastion") or "bastion")
+    name = current().site_name
     return wa.RelyingParty(id=rp_id.lower(), origin=f"{request.scheme}://{host}", name=name)
 
 
