@@ -159,6 +159,7 @@ class PlainHead:
     head_only: bool  # HEAD: the answer's body is left out, its Content-Length kept
     minor: int  # HTTP/1.<minor>
     keep_alive: bool  # as gunicorn's Message.should_close() decides it, negated
+    headers: list[tuple[bytes, bytes]]  # (lower-cased name, value), in order
 
 
 def read_plain_head(
@@ -198,6 +199,7 @@ def read_plain_head(
         return None
     environ: dict[str, str] = {}
     seen: set[bytes] = set()
+    headers: list[tuple[bytes, bytes]] = []
     connection = b""
     for field in lines[1:]:
         if 0 < limit_field_size < len(field) + 2:
@@ -212,6 +214,7 @@ def read_plain_head(
         value = value.strip(b" \t")
         if not _PLAIN_VALUE.fullmatch(value):
             return None
+        headers.append((name, value))
         if name in _PLAIN_REFUSED:
             if name == b"content-length" and value == b"0":
                 continue
@@ -221,17 +224,24 @@ def read_plain_head(
             environ[key] = value.decode("ascii")
         elif name == b"connection":
             connection = value.lower()
+    # Where gunicorn and h11 (bench/httpheads) would decide otherwise, gunicorn decides: no
+    # Host on HTTP/1.1 (h11 refuses it), a Connection list (gunicorn reads it whole, h11 token
+    # by token), HTTP/1.0 kept alive (gunicorn keeps it, h11 closes).
+    if b"," in connection or (minor == 1 and b"host" not in seen):
+        return None
+    if connection == b"close":
+        keep_alive = False
+    elif minor == 1:
+        keep_alive = True
+    elif connection == b"keep-alive":
+        return None
+    else:
+        keep_alive = False
     path, _, query = target.partition(b"?")
     environ["REQUEST_METHOD"] = method.decode("ascii")
     environ["PATH_INFO"] = path.decode("ascii")
     environ["QUERY_STRING"] = query.decode("ascii")
-    if connection == b"close":
-        keep_alive = False
-    elif connection == b"keep-alive":
-        keep_alive = True
-    else:
-        keep_alive = minor == 1
-    return PlainHead(end + 4, environ, head_only, minor, keep_alive)
+    return PlainHead(end + 4, environ, head_only, minor, keep_alive, headers)
 
 
 _date: tuple[int, str] = (0, "")
