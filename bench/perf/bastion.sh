@@ -8,15 +8,22 @@
 #   bastion.sh fresh-upload   (re)start an EMPTY bastion on UPLOAD_PORT (8081) from a copy of the
 #                             template (the `prepare=` hook of the harness: tokens are DB rows, so
 #                             the template's DB and secret key travel together and the token stays valid)
-#   bastion.sh stop-upload    stop the upload instance (run after the upload phase of each round)
+#   bastion.sh fresh-upload-plain   the same for bastion-plain, on PLAIN_UPLOAD_PORT (8083)
+#   bastion.sh stop-upload    stop the upload instances (run after the upload phase of each round)
 #   bastion.sh token          print the upload instance's token
-#   bastion.sh target         print the --target spec for the shared harness
+#   bastion.sh target         print the --target spec of bastion for the shared harness
+#   bastion.sh targets        print the specs of bastion and bastion-plain, one a line
 #   bastion.sh stop           stop everything this script started (by pid file)
 #
 # BASTION_SRC=<src dir> runs that source tree instead of the project's (same venv).
 # Every bastion is `bastion serve` (gunicorn gthread, 1 web process x 4 threads, plus its
 # background worker: the embedded default) pinned with taskset to SERVER_CPU (1). Clients (twine)
 # are pinned to CLIENT_CPU (0). State under $PERF_DIR/bastion (default ~/.cache/bastion-bench/perf).
+#
+# bastion-plain (unless BENCH_PLAIN=0) is the same `bastion serve` with BASTION_SERVE_FAST_PATH=0:
+# gunicorn's own gthread worker, no poller, every request through the WSGI application (FastPath,
+# then Django). Its read instance serves the read instance's data folder on PLAIN_READ_PORT (8082)
+# with --no-worker (the corpus is loaded and scanned once); its upload instance is its own.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -37,6 +44,8 @@ CORPUS="$PERF/corpus"
 ST="$PERF/bastion"; RUN="$ST/run"
 SERVER_CPU="${SERVER_CPU:-1}"; CLIENT_CPU="${CLIENT_CPU:-0}"
 READ_PORT="${READ_PORT:-8080}"; UPLOAD_PORT="${UPLOAD_PORT:-8081}"
+PLAIN_READ_PORT="${PLAIN_READ_PORT:-8082}"; PLAIN_UPLOAD_PORT="${PLAIN_UPLOAD_PORT:-8083}"
+PLAIN="${BENCH_PLAIN:-1}"
 THREADS="${BASTION_THREADS:-4}"
 USER_=bench; EMAIL=b@example.com; PASS_="bench-passphrase-not-secret-1"
 mkdir -p "$ST" "$RUN"
@@ -64,11 +73,12 @@ stop_one() { # name: TERM the process group (bastion serve -> gunicorn + worker)
   rm -f "$f"
 }
 
-serve() { # name port datadir
-  local name=$1 port=$2 dir=$3
+serve() { # name port datadir [serve options]; FAST_PATH=0: bastion-plain
+  local name=$1 port=$2 dir=$3; shift 3
   stop_one "$name"
-  BASTION_DATA_DIR="$dir" setsid taskset -c "$SERVER_CPU" "${BASTION_CMD[@]}" serve --host 127.0.0.1 \
-    --port "$port" --threads "$THREADS" >"$RUN/$name.log" 2>&1 </dev/null &
+  BASTION_DATA_DIR="$dir" BASTION_SERVE_FAST_PATH="${FAST_PATH:-1}" setsid taskset -c "$SERVER_CPU" \
+    "${BASTION_CMD[@]}" serve --host 127.0.0.1 --port "$port" --threads "$THREADS" "$@" \
+    >"$RUN/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
   wait_http "http://127.0.0.1:$port/simple/" 180 || { tail -20 "$RUN/$name.log" >&2; return 1; }
 }
@@ -106,7 +116,7 @@ corpus_files() { awk '{print $1}' "$HARNESS/corpus.lock" | sed "s|^|$CORPUS/|"; 
 
 cmd_start_read() {
   local dir="$ST/read-data"
-  stop_one read
+  stop_one read-plain; stop_one read
   rm -rf "$dir"; mkdir -p "$dir"
   serve read "$READ_PORT" "$dir"
   local token; token=$(make_user "$dir")
@@ -127,6 +137,10 @@ cmd_start_read() {
   "$PY" "$HERE/wait_published.py" --harness "$HARNESS" --simple "http://127.0.0.1:$READ_PORT/simple/" \
     --timeout "${PUBLISH_TIMEOUT:-900}"
   log "read instance ready in $((SECONDS - t0)) s: http://127.0.0.1:$READ_PORT/simple/"
+  if [[ $PLAIN == 1 ]]; then
+    FAST_PATH=0 serve read-plain "$PLAIN_READ_PORT" "$dir" --no-worker
+    log "bastion-plain reads the same data: http://127.0.0.1:$PLAIN_READ_PORT/simple/"
+  fi
 }
 
 # Bump when what the template holds changes (2: the user has TOTP, as uploading requires 2FA).
@@ -144,23 +158,34 @@ cmd_template() {
   log "upload template: $tpl (user $USER_, token in bench-token)"
 }
 
-cmd_fresh_upload() {
+cmd_fresh_upload() { # [name port fast-path]
+  local name=${1:-upload} port=${2:-$UPLOAD_PORT}
   cmd_template
-  stop_one upload
-  rm -rf "$ST/upload-data"
-  cp -a "$ST/upload-template/data" "$ST/upload-data"
-  serve upload "$UPLOAD_PORT" "$ST/upload-data"
+  stop_one "$name"
+  rm -rf "$ST/$name-data"
+  cp -a "$ST/upload-template/data" "$ST/$name-data"
+  FAST_PATH=${3:-1} serve "$name" "$port" "$ST/$name-data"
+}
+
+spec() { # name read-port upload-port prepare-command
+  echo "name=$1,simple=http://127.0.0.1:$2/simple/,upload=http://127.0.0.1:$3/legacy/,user=__token__,password=$(cat "$ST/upload-template/bench-token"),prepare=$4"
 }
 
 case "${1:-}" in
   start-read) cmd_start_read ;;
   template) cmd_template ;;
   fresh-upload) cmd_fresh_upload ;;
-  stop-upload) stop_one upload ;;
+  fresh-upload-plain) cmd_fresh_upload upload-plain "$PLAIN_UPLOAD_PORT" 0 ;;
+  stop-upload) stop_one upload; stop_one upload-plain ;;
   token) cmd_template; cat "$ST/upload-template/bench-token" ;;
-  target)
+  target) cmd_template; spec bastion "$READ_PORT" "$UPLOAD_PORT" "$HERE/bastion.sh fresh-upload" ;;
+  targets)
     cmd_template
-    echo "name=bastion,simple=http://127.0.0.1:$READ_PORT/simple/,upload=http://127.0.0.1:$UPLOAD_PORT/legacy/,user=__token__,password=$(cat "$ST/upload-template/bench-token"),prepare=$HERE/bastion.sh fresh-upload" ;;
-  stop) stop_one read; stop_one upload ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+    spec bastion "$READ_PORT" "$UPLOAD_PORT" "$HERE/bastion.sh fresh-upload"
+    if [[ $PLAIN == 1 ]]; then
+      spec bastion-plain "$PLAIN_READ_PORT" "$PLAIN_UPLOAD_PORT" "$HERE/bastion.sh fresh-upload-plain"
+    fi
+    ;;
+  stop) stop_one read-plain; stop_one read; stop_one upload; stop_one upload-plain ;;
+  *) sed -n '2,27p' "$0"; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bastion in the shared index benchmark (issue 2): starts a bastion loaded with the corpus (reads,
 # port 8080) and an empty bastion per upload round (port 8081), both `bastion serve` pinned to
-# CPU 1 like the peers, then runs the shared harness with the peers in the same run.
+# CPU 1 like the peers, then runs the shared harness with the peers in the same run. Beside it,
+# bastion-plain (ports 8082/8083): the same with BASTION_SERVE_FAST_PATH=0, gunicorn's own
+# gthread worker without bastion's poller (BENCH_PLAIN=0 leaves it out).
 #
 #   bench/perf/run.sh [harness options: --rounds N --duration S --no-peers --only ...]
 #
@@ -26,4 +28,6 @@ trap '"$HERE/bastion.sh" stop' EXIT
 # share CPU 1 with the reads.
 after="$HERE/bastion.sh stop-upload"
 ((peers)) && after="$H/peers.sh stop-upload; $after"
-"$H/run.sh" --target "$("$HERE/bastion.sh" target)" --after-upload "$after" "$@"
+targets=()
+while IFS= read -r t; do targets+=(--target "$t"); done < <("$HERE/bastion.sh" targets)
+"$H/run.sh" "${targets[@]}" --after-upload "$after" "$@"

@@ -225,7 +225,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "--workers",
             str(args.workers),
             "--worker-class",
-            "bastion.serving.PollingThreadWorker",
+            # BASTION_SERVE_FAST_PATH=0: gunicorn's own gthread, to benchmark against.
+            "gthread"
+            if os.environ.get("BASTION_SERVE_FAST_PATH") == "0"
+            else "bastion.serving.PollingThreadWorker",
             "--threads",
             str(args.threads),
             "--timeout",

@@ -158,6 +158,7 @@ class PlainHead:
     head_only: bool  # HEAD: the answer's body is left out, its Content-Length kept
     minor: int  # HTTP/1.<minor>
     keep_alive: bool  # as gunicorn's Message.should_close() decides it, negated
+    headers: list[tuple[bytes, bytes]]  # (lower-cased name, value), in order
 
 
 def read_plain_head(
@@ -171,7 +172,10 @@ def read_plain_head(
     This reads only the strict subset of HTTP/1.x that installers send, and leaves every other
     head to gunicorn (whose answer to a malformed one, a 400 or a 431, stays its own): a
     repeated header, folding, an escape in the target, a header gunicorn would drop, a body or
-    a line over gunicorn's limits all give None.
+    a line over gunicorn's limits all give None. A head it reads, h11 reads the same way (same
+    request line, headers, framing, keep-alive and length), and a head h11 refuses it never
+    reads: ``bench/httpheads`` checks both on generated heads, request-smuggling shapes
+    among them, and tests/index/test_head_differential.py on a slice of them.
     """
     lines = bytes(data[:end]).split(b"\r\n")
     line = lines[0]
@@ -197,6 +201,7 @@ def read_plain_head(
         return None
     environ: dict[str, str] = {}
     seen: set[bytes] = set()
+    headers: list[tuple[bytes, bytes]] = []
     connection = b""
     for field in lines[1:]:
         if 0 < limit_field_size < len(field) + 2:
@@ -211,6 +216,7 @@ def read_plain_head(
         value = value.strip(b" \t")
         if not _PLAIN_VALUE.fullmatch(value):
             return None
+        headers.append((name, value))
         if name in _PLAIN_REFUSED:
             if name == b"content-length" and value == b"0":
                 continue
@@ -220,17 +226,24 @@ def read_plain_head(
             environ[key] = value.decode("ascii")
         elif name == b"connection":
             connection = value.lower()
+    # Where gunicorn and h11 (bench/httpheads) would decide otherwise, gunicorn decides: no
+    # Host on HTTP/1.1 (h11 refuses it), a Connection list (gunicorn reads it whole, h11 token
+    # by token), HTTP/1.0 kept alive (gunicorn keeps it, h11 closes).
+    if b"," in connection or (minor == 1 and b"host" not in seen):
+        return None
+    if connection == b"close":
+        keep_alive = False
+    elif minor == 1:
+        keep_alive = True
+    elif connection == b"keep-alive":
+        return None
+    else:
+        keep_alive = False
     path, _, query = target.partition(b"?")
     environ["REQUEST_METHOD"] = method.decode("ascii")
     environ["PATH_INFO"] = path.decode("ascii")
     environ["QUERY_STRING"] = query.decode("ascii")
-    if connection == b"close":
-        keep_alive = False
-    elif connection == b"keep-alive":
-        keep_alive = True
-    else:
-        keep_alive = minor == 1
-    return PlainHead(end + 4, environ, head_only, minor, keep_alive)
+    return PlainHead(end + 4, environ, head_only, minor, keep_alive, headers)
 
 
 _date: tuple[int, str] = (0, "")

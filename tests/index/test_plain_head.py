@@ -46,13 +46,13 @@ def test_pips_request_is_read() -> None:
 @pytest.mark.parametrize(
     ("head", "keep_alive"),
     [
-        (b"GET /simple/ HTTP/1.1", True),
-        (b"GET /simple/ HTTP/1.1\r\nConnection: close", False),
-        (b"GET /simple/ HTTP/1.1\r\nConnection:  CLOSE ", False),
+        (b"GET /simple/ HTTP/1.1\r\nHost: x", True),
+        (b"GET /simple/ HTTP/1.1\r\nHost: x\r\nConnection: close", False),
+        (b"GET /simple/ HTTP/1.1\r\nHost: x\r\nConnection:  CLOSE ", False),
         (b"GET /simple/ HTTP/1.0", False),
-        (b"GET /simple/ HTTP/1.0\r\nConnection: Keep-Alive", True),
+        (b"GET /simple/ HTTP/1.0\r\nConnection: close", False),
         (b"GET /simple/ HTTP/1.0\r\nConnection: upgrade", False),
-        (b"GET /simple/ HTTP/1.1\r\nConnection: upgrade", True),
+        (b"GET /simple/ HTTP/1.1\r\nHost: x\r\nConnection: upgrade", True),
     ],
 )
 def test_keep_alive_is_gunicorns_rule(head: bytes, keep_alive: bool) -> None:
@@ -60,9 +60,22 @@ def test_keep_alive_is_gunicorns_rule(head: bytes, keep_alive: bool) -> None:
     assert plain is not None and plain.keep_alive is keep_alive
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /simple/ HTTP/1.1",  # h11 refuses HTTP/1.1 without a Host
+        b"GET /simple/ HTTP/1.0\r\nConnection: Keep-Alive",  # gunicorn keeps it, h11 closes
+        b"GET /simple/ HTTP/1.1\r\nHost: x\r\nConnection: close, foo",  # h11: close; gunicorn: not
+        b"GET /simple/ HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, upgrade",
+    ],
+)
+def test_where_gunicorn_and_h11_differ_gunicorn_decides(head: bytes) -> None:
+    assert read(head) is None
+
+
 def test_head_query_and_conditional() -> None:
     plain = read(
-        b"HEAD /simple/demo/?format=application/vnd.pypi.simple.v1+json HTTP/1.1\r\n"
+        b"HEAD /simple/demo/?format=application/vnd.pypi.simple.v1+json HTTP/1.1\r\nHost: x\r\n"
         b'If-None-Match: "abc", "def"\r\nContent-Length: 0'
     )
     assert plain is not None and plain.head_only
@@ -104,12 +117,12 @@ def test_anything_else_is_left_to_gunicorn(head: bytes) -> None:
 
 
 def test_gunicorns_limits_are_left_to_gunicorn() -> None:
-    line = b"GET /simple/" + b"a" * 100 + b"/ HTTP/1.1"
+    line = b"GET /simple/" + b"a" * 100 + b"/ HTTP/1.0"
     assert read(line, (len(line), 100, 8190)) is not None
     assert read(line, (len(line) - 1, 100, 8190)) is None  # gunicorn: 414
-    fields = b"GET /simple/ HTTP/1.1" + b"".join(b"\r\nX-%d: v" % i for i in range(5))
+    fields = b"GET /simple/ HTTP/1.0" + b"".join(b"\r\nX-%d: v" % i for i in range(5))
     assert read(fields, (4094, 5, 8190)) is not None
     assert read(fields, (4094, 4, 8190)) is None  # gunicorn: 431
     field = b"X-Long: " + b"v" * 50
-    assert read(b"GET /simple/ HTTP/1.1\r\n" + field, (4094, 100, len(field) + 2)) is not None
-    assert read(b"GET /simple/ HTTP/1.1\r\n" + field, (4094, 100, len(field) + 1)) is None
+    assert read(b"GET /simple/ HTTP/1.0\r\n" + field, (4094, 100, len(field) + 2)) is not None
+    assert read(b"GET /simple/ HTTP/1.0\r\n" + field, (4094, 100, len(field) + 1)) is None
