@@ -226,9 +226,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             str(args.workers),
             "--worker-class",
             # BASTION_SERVE_FAST_PATH=0: gunicorn's own gthread, to benchmark against.
-            "gthread"
-            if os.environ.get("BASTION_SERVE_FAST_PATH") == "0"
-            else "bastion.serving.PollingThreadWorker",
+            "bastion.serving.PollingThreadWorker" if current().serve_fast_path else "gthread",
             "--threads",
             str(args.threads),
             "--timeout",

@@ -204,6 +204,11 @@ class BastionSettings:
         "bastion", doc="Name in emails, TOTP and WebAuthn prompts.", parse=_text
     )
     # -- the built-in server (bastion.serving)
+    serve_fast_path: bool = _setting(
+        True,
+        doc="For benchmarking only: off runs gunicorn's own gthread worker, not bastion's poller.",
+        parse=_boolean,
+    )
     max_connections: int = _setting(1000, doc="Open connections per web process.", parse=_whole())
     max_connections_per_client: int = _setting(
         64,
