@@ -172,14 +172,14 @@ def render_all() -> int:
 
 
 def refresh(normalized_name: str) -> str:
-    """Bring the public tree of one project, and the root list, up to the database: render
-    the pages whose serial is not the database's, link the servable files a crash may have
-    left unlinked, drop the pages of a project that no longer exists. Idempotent; what was
-    done is returned ("rendered", "removed" or "current").
+    """Bring the pages of one project, and the root list, up to the database: render those
+    whose serial is not the database's, drop the pages of a project that no longer exists.
+    Idempotent; what was done is returned ("rendered", "removed" or "current").
 
-    The project's row is locked while its pages are rendered (on PostgreSQL), so a change
-    committed meanwhile waits, and its own render then reads it: an older rendering can never
-    be written over a newer one.
+    The pages are rendered inside a transaction that holds the project's row (PostgreSQL) or
+    the database's write lock (SQLite's IMMEDIATE transactions), so a change to the project
+    waits for the rendering and its own rendering then reads it: an older rendering of a
+    project is never written over a newer one.
     """
     responder = shared()
     outcome = "current"
@@ -194,20 +194,9 @@ def refresh(normalized_name: str) -> str:
                 storage.delete_public(f"simple/{normalized_name}/index.json")
                 outcome = "removed"
         elif responder.rendered_serial(normalized_name) != str(project.last_serial):
-            _link_servable(project)
             render_project(project)
             outcome = "rendered"
-    if responder.rendered_serial(None) != str(packages.last_serial()):
-        render_root()
+        if responder.rendered_serial(None) != str(packages.last_serial()):
+            render_root()
     return outcome
 
-
-def _link_servable(project: Project) -> None:
-    """Link into the public tree the servable files that are not (publication links them
-    after its commit: a crash in between would leave a page naming a file not served)."""
-    storage = get_storage()
-    for f in servable_files(project):
-        keys = [f.storage_key, f.metadata_key] if f.metadata_sha256 else [f.storage_key]
-        for key in keys:
-            if not storage.is_published(key):
-                storage.publish(key)
