@@ -93,3 +93,9 @@ def test_json_api_answers(client: Any, published: File) -> None:
     assert missing.status_code == 404 and missing.json() == {"message": "Not Found"}
     head = client.head("/pypi/respondpkg/json")
     assert head["Content-Length"] == dict(found[1])["Content-Length"]
+
+
+def test_a_redirect_names_any_version_safely(client: Any, published: File) -> None:
+    response = client.get("/pypi/Respondpkg/1.0%0d%0aSet-Cookie:%20x/json")
+    assert response.status_code == 301
+    assert response["Location"] == "/pypi/respondpkg/1.0%0D%0ASet-Cookie:%20x/json"

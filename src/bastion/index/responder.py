@@ -454,6 +454,7 @@ class Responder:
         """``/pypi/<name>/json`` (``version`` None) or ``/pypi/<name>/<version>/json``: a
         permanent redirect to the normalised name, PyPI's 404, or the document (rendered from
         the database, listing :func:`servable_files` only) with PyPI's headers."""
+        from django.utils.encoding import iri_to_uri
         from packaging.utils import canonicalize_name
 
         from bastion.index import jsonapi
@@ -461,7 +462,8 @@ class Responder:
         normalized = canonicalize_name(name)
         if normalized != name:
             tail = "json" if version is None else f"{version}/json"
-            return 301, [("Location", f"/pypi/{normalized}/{tail}")], b""
+            # Percent-encoded as Django's redirects are: a version may hold any character.
+            return 301, [("Location", iri_to_uri(f"/pypi/{normalized}/{tail}"))], b""
         found = jsonapi.document(normalized, version)
         if found is None:
             return _json_answer(404, _NOT_FOUND, [])
