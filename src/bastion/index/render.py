@@ -199,4 +199,3 @@ def refresh(normalized_name: str) -> str:
         if responder.rendered_serial(None) != str(packages.last_serial()):
             render_root()
     return outcome
-
