@@ -39,8 +39,9 @@ small read away, handing the connection to a thread and back (a pipe write, a th
 wake-up, a future's callback, GIL hand-offs) was the one cost not shared with nginx that
 bastion could drop: about 40 us of a 0.2 ms round trip, and much of the jitter (measured on
 the benchmark corpus: median latency 12% lower, p90 25-50% lower, 12-25% more requests a
-second under ``wrk``). The poller answers a GET or HEAD without a body when
-:meth:`bastion.index.fast.FastPath.answer_or_stream` has the response (a larger published
+second under ``wrk``). The poller answers a GET or HEAD without a body when the index's
+responder (:meth:`bastion.index.responder.Responder.answer_or_stream`, the same object the
+WSGI application and the Django views ask) has the response (a larger published
 file is sent from the file with ``sendfile``). A plain head, the strict subset of HTTP/1.x
 that installers send, is read by :func:`read_plain_head` and answered with the bytes
 gunicorn's ``Response`` would write: gunicorn's parser and ``Response`` objects cost more
@@ -86,7 +87,7 @@ from gunicorn.http.message import DEFAULT_MAX_HEADERFIELD_SIZE, MAX_HEADERS, MAX
 from gunicorn.http.unreader import IterUnreader, Unreader
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
-from bastion.index.fast import Stream
+from bastion.index.responder import Stream
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -154,7 +155,7 @@ class PlainHead:
     """A request head read by :func:`read_plain_head`."""
 
     length: int  # bytes, the blank line included
-    environ: dict[str, str]  # what FastPath reads: method, path, query, Host, Accept, ...
+    environ: dict[str, str]  # what the responder reads: method, path, query, Host, Accept, ...
     head_only: bool  # HEAD: the answer's body is left out, its Content-Length kept
     minor: int  # HTTP/1.<minor>
     keep_alive: bool  # as gunicorn's Message.should_close() decides it, negated
@@ -646,8 +647,10 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        self.answer_without_django = getattr(self.wsgi, "answer_without_django", None)
-        self.answer_or_stream = getattr(self.wsgi, "answer_or_stream", None)
+        responder = getattr(self.wsgi, "responder", None)  # bastion.index.responder.IndexApp's
+        if responder is not None:
+            self.answer_without_django = responder.answer_without_django
+            self.answer_or_stream = responder.answer_or_stream
         cfg = self.cfg
         # The poller reads plain requests itself (read_plain_head) unless something needs
         # gunicorn's request and response objects: an access log, request hooks, debug logging
@@ -1201,7 +1204,7 @@ class PollingThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def _prepare(self, conn: _Conn, req: Any, head: bytes) -> tuple[Any, ...] | None:
         """For a GET or HEAD without a body that gunicorn parsed: its response, environ and
-        the app's answer when :meth:`FastPath.answer_without_django` has one; else None."""
+        the responder's answer when :meth:`Responder.answer_without_django` has one; else None."""
         answer_without_django = self.answer_without_django
         if (
             answer_without_django is None

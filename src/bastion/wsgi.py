@@ -1,4 +1,4 @@
-"""The WSGI application: the index's fast path in front of Django."""
+"""The WSGI application: the index's responder in front of Django."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bastion.settings")
 django_application = get_wsgi_application()
 
 from bastion.config import current  # noqa: E402
-from bastion.index.fast import make_fast_path  # noqa: E402
+from bastion.index.responder import make_application  # noqa: E402
 from bastion.warmup import warm_up  # noqa: E402
 
 warm_up()
-application = make_fast_path(current().public_dir, django_application)
+application = make_application(current().public_dir, django_application)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bastion.index.fast import JSON_V1, TEXT_HTML, negotiate
+from bastion.index.responder import JSON_V1, TEXT_HTML, negotiate
 from tests.e2e.conftest import BIN, client_env
 
 pytestmark = pytest.mark.e2e

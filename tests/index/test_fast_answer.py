@@ -1,4 +1,4 @@
-"""``FastPath.answer_without_django``: the whole response to a simple-page request when the
+"""``IndexApp.answer_without_django``: the whole response to a simple-page request when the
 rendered pages answer it, None whenever Django must (the server then hands the request to a
 thread). The WSGI application answers with it, so the two cannot disagree."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bastion.index.fast import JSON_V1, SMALL_FILE, FastPath, make_fast_path, package_etag
+from bastion.index.responder import JSON_V1, SMALL_FILE, IndexApp, make_application, package_etag
 
 HTML = b'<!DOCTYPE html><a href="/packages/x/demo-1.0.tar.gz">demo-1.0.tar.gz</a>\n<!--SERIAL 7-->'
 DOC = {"meta": {"api-version": "1.1", "_last-serial": 7}, "name": "demo", "files": []}
@@ -49,8 +49,8 @@ def django() -> Django:
 
 
 @pytest.fixture
-def app(public: Path, django: Django) -> FastPath:
-    return make_fast_path(public, django)
+def app(public: Path, django: Django) -> IndexApp:
+    return make_application(public, django)
 
 
 def env(path: str, method: str = "GET", query: str = "", **headers: str) -> dict[str, Any]:
@@ -58,19 +58,19 @@ def env(path: str, method: str = "GET", query: str = "", **headers: str) -> dict
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": query,
-        "HTTP_HOST": "localhost",  # one of ALLOWED_HOSTS: FastPath leaves others to Django
+        "HTTP_HOST": "localhost",  # one of ALLOWED_HOSTS: IndexApp leaves others to Django
     }
     environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
     return environ
 
 
-def call(app: FastPath, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+def call(app: IndexApp, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
     seen: list[Any] = []
     body = b"".join(app(environ, lambda status, headers: seen.extend([status, headers])))
     return seen[0], dict(seen[1]), body
 
 
-def test_project_page_html_and_json(app: FastPath) -> None:
+def test_project_page_html_and_json(app: IndexApp) -> None:
     answer = app.answer_without_django(env("/simple/demo/"))
     assert answer is not None
     status, headers, body = answer
@@ -87,7 +87,7 @@ def test_project_page_html_and_json(app: FastPath) -> None:
         assert dict(answer[1])["Content-Type"] == JSON_V1
 
 
-def test_root_page_conditional_and_head(app: FastPath) -> None:
+def test_root_page_conditional_and_head(app: IndexApp) -> None:
     first = app.answer_without_django(env("/simple/"))
     assert first is not None and first[0] == 200
     etag = dict(first[1])["ETag"]
@@ -98,7 +98,7 @@ def test_root_page_conditional_and_head(app: FastPath) -> None:
     assert head == first
 
 
-def test_unknown_format_is_406(app: FastPath) -> None:
+def test_unknown_format_is_406(app: IndexApp) -> None:
     answer = app.answer_without_django(env("/simple/demo/", query="format=text/plain"))
     assert answer is not None and answer[0] == 406
 
@@ -119,12 +119,12 @@ def test_unknown_format_is_406(app: FastPath) -> None:
     ],
 )
 def test_none_when_django_or_a_stream_must_answer(
-    app: FastPath, django: Django, method: str, path: str, query: str
+    app: IndexApp, django: Django, method: str, path: str, query: str
 ) -> None:
     assert app.answer_without_django(env(path, method=method, query=query)) is None
 
 
-def test_small_published_files_are_answered_whole(app: FastPath) -> None:
+def test_small_published_files_are_answered_whole(app: IndexApp) -> None:
     path = "/packages/ab/cd/" + "f" * 60 + "/demo-1.0-py3-none-any.whl.metadata"
     answer = app.answer_without_django(env(path))
     assert answer is not None
@@ -141,7 +141,7 @@ def test_small_published_files_are_answered_whole(app: FastPath) -> None:
     assert cached is not None and cached[0] == 304
 
 
-def test_application_agrees_with_answer_without_django(app: FastPath, django: Django) -> None:
+def test_application_agrees_with_answer_without_django(app: IndexApp, django: Django) -> None:
     cases = [
         env("/simple/demo/"),
         env("/simple/demo/", accept=JSON_V1),
@@ -163,7 +163,7 @@ def test_application_agrees_with_answer_without_django(app: FastPath, django: Dj
     assert django.calls == ["/simple/Demo/", "/simple/missing/", "/pypi/demo/json"]
 
 
-def test_a_rerendered_page_is_seen_at_once(app: FastPath, public: Path) -> None:
+def test_a_rerendered_page_is_seen_at_once(app: IndexApp, public: Path) -> None:
     first = app.answer_without_django(env("/simple/demo/"))
     page = public / "simple/demo/index.html"
     tmp = page.with_suffix(".tmp")

@@ -1,4 +1,4 @@
-"""``FastPath`` with whatever a client can send: never an exception, never a 5xx.
+"""``IndexApp`` with whatever a client can send: never an exception, never a 5xx.
 
 The fast path answers before Django's middleware (which refuses a NUL with 400), so a path the
 file system cannot name (a NUL, a lone surrogate, a name too long) must be left to Django,
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as fuzzing
 from hypothesis import strategies as st
 
-from bastion.index.fast import JSON_V1, SMALL_FILE, FastPath
+from bastion.index.responder import JSON_V1, SMALL_FILE, IndexApp
 
 KEY = "ab/cd/" + "e" * 60
 PREFIXES = ["", "/", "/simple/", "/simple/demo/", "/packages/", f"/packages/{KEY}/", "/pypi/"]
@@ -112,7 +112,7 @@ def _requests(text: st.SearchStrategy[str]) -> dict[str, st.SearchStrategy[Any]]
     }
 
 
-# Any text for FastPath alone (surrogates included: it must not raise whatever it is handed);
+# Any text for IndexApp alone (surrogates included: it must not raise whatever it is handed);
 # through Django, what a WSGI server can hand: latin-1 decoded bytes (PEP 3333).
 _ANY = _requests(st.text(max_size=80))
 _WSGI = _requests(st.text(st.characters(max_codepoint=255), max_size=80))
@@ -137,7 +137,7 @@ def _django_app() -> Any:
 def test_no_exception_and_no_server_error(
     public: Path, method: str, path: str, query: str, headers: dict[str, str]
 ) -> None:
-    app = FastPath(public, NotFound(), ["localhost", "127.0.0.1"])
+    app = IndexApp(public, NotFound(), ["localhost", "127.0.0.1"])
     environ = _environ(method, path, query, headers)
     answer = app.answer_without_django(dict(environ))
     assert answer is None or answer[0] < 500
@@ -145,7 +145,7 @@ def test_no_exception_and_no_server_error(
 
 
 def test_paths_no_file_can_have_go_to_django(tmp_path: Path) -> None:
-    app = FastPath(_tree(tmp_path), NotFound(), ["localhost"])
+    app = IndexApp(_tree(tmp_path), NotFound(), ["localhost"])
     for name in ("a\x00b", "\udc80", "a" * 5000, "demo-1.0.tar.gz\x00"):
         environ = _environ("GET", f"/packages/{KEY}/{name}", "", {"HTTP_HOST": "localhost"})
         assert app.answer_without_django(environ) is None
@@ -153,7 +153,7 @@ def test_paths_no_file_can_have_go_to_django(tmp_path: Path) -> None:
 
 
 def test_hosts_django_refuses_go_to_django(tmp_path: Path) -> None:
-    app = FastPath(_tree(tmp_path), NotFound(), ["localhost", ".example.org", "[::1]"])
+    app = IndexApp(_tree(tmp_path), NotFound(), ["localhost", ".example.org", "[::1]"])
     for path in ("/simple/", "/simple/demo/", f"/packages/{KEY}/demo-1.0.tar.gz"):
         for host in (
             "localhost",
@@ -173,14 +173,14 @@ def test_hosts_django_refuses_go_to_django(tmp_path: Path) -> None:
     # X-Forwarded-Host counts only with USE_X_FORWARDED_HOST, as in Django.
     forwarded = {"HTTP_HOST": "localhost", "HTTP_X_FORWARDED_HOST": "evil.example"}
     assert app.answer_without_django(_environ("GET", "/simple/", "", forwarded))
-    behind = FastPath(tmp_path, NotFound(), ["localhost"], use_x_forwarded_host=True)
+    behind = IndexApp(tmp_path, NotFound(), ["localhost"], use_x_forwarded_host=True)
     assert behind.answer_without_django(_environ("GET", "/simple/", "", forwarded)) is None
 
 
 def test_the_allowed_hosts_are_djangos(tmp_path: Path, settings: Any) -> None:
-    """Without ``allowed_hosts``, FastPath takes Django's (as ``make_fast_path`` does)."""
+    """Without ``allowed_hosts``, IndexApp takes Django's (as ``make_application`` does)."""
     settings.ALLOWED_HOSTS = ["pypi.example.com"]
-    app = FastPath(_tree(tmp_path), NotFound())
+    app = IndexApp(_tree(tmp_path), NotFound())
     assert app.answer_without_django(
         _environ("GET", "/simple/", "", {"HTTP_HOST": "pypi.example.com"})
     )
@@ -200,5 +200,5 @@ def test_with_django_behind_no_server_error(
 ) -> None:
     """The same requests through Django itself (its views for the index, its middleware):
     a 4xx or 3xx for what the fast path leaves to it, never a 5xx."""
-    app = FastPath(public, _django_app(), ["localhost", "127.0.0.1"])
+    app = IndexApp(public, _django_app(), ["localhost", "127.0.0.1"])
     assert _call(app, _environ(method, path, query, headers)) < 500

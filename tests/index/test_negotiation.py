@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bastion.index.fast import HTML_V1, JSON_V1, TEXT_HTML, negotiate
+from bastion.index.responder import HTML_V1, JSON_V1, TEXT_HTML, negotiate
 
 # The Accept headers the installers send (tests/e2e/test_client_accept.py reads them off the
 # wire from the installed pip and uv).

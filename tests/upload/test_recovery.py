@@ -525,3 +525,15 @@ def test_a_killed_worker_s_scan_is_finished_by_the_next_worker(tmp_path: Path) -
     assert row["filename"] == dist.filename
     done = bastion("check", "--json")
     assert json.loads(done.stdout) == {"checked": 1, "problems": []}
+
+
+def test_the_page_render_is_given_back_like_the_scan() -> None:
+    """Both tasks may run twice; recovery names the render by its path (``index`` sits above
+    ``upload``), so the path must stay the task's."""
+    from bastion.index.tasks import render_pages
+    from bastion.upload.tasks import scan_pending_file
+
+    assert recovery.RETRYABLE_TASKS == {
+        scan_pending_file.module_path,
+        render_pages.module_path,
+    }

@@ -5,6 +5,3 @@ class IndexConfig(AppConfig):
     name = "bastion.index"
     label = "index"
     verbose_name = "Index"
-
-    def ready(self) -> None:
-        from bastion.index import signals  # noqa: F401

@@ -1,6 +1,8 @@
 """The JSON API (``/pypi/<name>/json`` and ``/pypi/<name>/<version>/json``) in PyPI's shape.
 
-Only published files are shown, and a release appears once it has a published file.
+Only the files the responder serves (:func:`bastion.index.responder.servable_files`) are
+shown, and a release appears once it has one. :meth:`Responder.json_api
+<bastion.index.responder.Responder.json_api>` decides the answer around the document.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from bastion.index.render import file_url
+from bastion.index.responder import servable_files
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project, Release, Role
 
@@ -87,7 +90,7 @@ def _info(project: Project, release: Release) -> dict[str, Any]:
 
 def _published_by_release(project: Project) -> dict[int, list[File]]:
     grouped: dict[int, list[File]] = defaultdict(list)
-    for f in packages.published_files(project):
+    for f in servable_files(project):
         grouped[f.release_id].append(f)
     return grouped
 
@@ -132,7 +135,7 @@ def project_json(project: Project) -> dict[str, Any] | None:
 
 
 def release_json(project: Project, release: Release) -> dict[str, Any] | None:
-    files = [f for f in packages.published_files(project) if f.release_id == release.pk]
+    files = [f for f in servable_files(project) if f.release_id == release.pk]
     if not files:
         return None
     return {
@@ -142,3 +145,17 @@ def release_json(project: Project, release: Release) -> dict[str, Any] | None:
         "urls": [_file_json(f) for f in files],
         "vulnerabilities": [],
     }
+
+
+def document(normalized_name: str, version: str | None) -> tuple[dict[str, Any], int] | None:
+    """The JSON API's document for a project (``version`` None) or one of its releases, with
+    the project's serial; None when there is nothing to show."""
+    project = packages.get_project(normalized_name)
+    if project is None:
+        return None
+    if version is None:
+        doc = project_json(project)
+    else:
+        release = packages.find_release(project, version)
+        doc = release_json(project, release) if release is not None else None
+    return None if doc is None else (doc, project.last_serial)

@@ -1,8 +1,13 @@
 """Rendering the simple pages (PEP 503 HTML and PEP 691 JSON) when a project changes.
 
 The pages are written to the public tree (``simple/<name>/index.html`` and ``index.json``,
-``simple/index.html`` and ``index.json`` for the root), from where :mod:`bastion.index.fast`
+``simple/index.html`` and ``index.json`` for the root), from where :mod:`bastion.index.responder`
 serves them without touching the database, and from where nginx or a CDN can serve them too.
+
+A change that installers see queues :func:`bastion.index.tasks.render_pages` in its own
+transaction; the task runs :func:`refresh`, which renders only what is not current (the serial
+a page carries differs from the database's), so running it twice, or after the page was
+already rendered, costs a ``stat`` and a query.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ import json
 from html import escape
 from typing import Any
 
+from django.db import transaction
 from packaging.version import InvalidVersion, Version
 
+from bastion.index.responder import servable_files, shared
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project
 from bastion.storage import get_storage
@@ -32,7 +39,7 @@ def _sort_key(file: File) -> tuple[Any, str]:
 
 
 def project_files(project: Project) -> list[File]:
-    return sorted(packages.published_files(project), key=_sort_key)
+    return sorted(servable_files(project), key=_sort_key)
 
 
 def _versions(files: list[File]) -> list[str]:
@@ -162,3 +169,33 @@ def render_all() -> int:
         count += 1
     render_root()
     return count
+
+
+def refresh(normalized_name: str) -> str:
+    """Bring the pages of one project, and the root list, up to the database: render those
+    whose serial is not the database's, drop the pages of a project that no longer exists.
+    Idempotent; what was done is returned ("rendered", "removed" or "current").
+
+    The pages are rendered inside a transaction that holds the project's row (PostgreSQL) or
+    the database's write lock (SQLite's IMMEDIATE transactions), so a change to the project
+    waits for the rendering and its own rendering then reads it: an older rendering of a
+    project is never written over a newer one.
+    """
+    responder = shared()
+    outcome = "current"
+    with transaction.atomic():
+        project = (
+            Project.objects.select_for_update().filter(normalized_name=normalized_name).first()
+        )
+        if project is None:
+            if responder.rendered_serial(normalized_name) is not None:
+                storage = get_storage()
+                storage.delete_public(f"simple/{normalized_name}/index.html")
+                storage.delete_public(f"simple/{normalized_name}/index.json")
+                outcome = "removed"
+        elif responder.rendered_serial(normalized_name) != str(project.last_serial):
+            render_project(project)
+            outcome = "rendered"
+        if responder.rendered_serial(None) != str(packages.last_serial()):
+            render_root()
+    return outcome

@@ -1,8 +1,11 @@
-"""Django views of the index: the parts the fast path leaves to Django, and the JSON API."""
+"""Django's side of the index: adapters that hand :class:`~bastion.index.responder.Responder`'s
+answers to Django, for the requests the server's fast path leaves to it (the JSON API, a page
+not rendered yet, a redirect to the normalised name, a server without the fast path)."""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from typing import BinaryIO
 
 from django.http import (
     FileResponse,
@@ -11,59 +14,46 @@ from django.http import (
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponsePermanentRedirect,
-    JsonResponse,
 )
 from django.http.response import HttpResponseBase
 from packaging.utils import canonicalize_name
 
-from bastion.config import current
-from bastion.index import fast, render
-from bastion.index.jsonapi import project_json, release_json
+from bastion.index import render, responder
 from bastion.packages import services as packages
 
-_cache: fast.PageCache | None = None
+_READ = ["GET", "HEAD"]
 
 
-def _page_cache() -> fast.PageCache:
-    global _cache
-    if _cache is None or _cache.root != current().public_dir:
-        _cache = fast.PageCache(current().public_dir)
-    return _cache
-
-
-def _respond(resp: fast.Response, method: str) -> HttpResponse:
-    status, headers, body = resp
-    response = HttpResponse(b"" if method == "HEAD" else body, status=status)
+def _respond(answer: responder.Response) -> HttpResponse:
+    """The responder's answer as Django's response (for a HEAD, the server leaves the body
+    out and keeps its length, as on the fast path)."""
+    status, headers, body = answer
+    response = HttpResponse(body, status=status)
     for key, value in headers:
-        if key.lower() == "content-length" and method == "HEAD":
-            continue
         response[key] = value
     return response
 
 
 def _simple(request: HttpRequest, name: str | None) -> HttpResponse:
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET", "HEAD"])
-    args: tuple[Any, ...] = (
+    if request.method not in _READ:
+        return HttpResponseNotAllowed(_READ)
+    args = (
         name,
         request.headers.get("Accept"),
         request.GET.get("format"),
         request.headers.get("If-None-Match"),
     )
-    resp = fast.simple_response(_page_cache(), *args)
-    if resp is None:
-        # Not rendered yet (first request after a restore, or a crash before rendering).
+    answer = responder.shared().simple(*args)
+    if answer is None:
+        # Not rendered yet (first request after a restore): render it now.
         if name is None:
             render.render_root()
         else:
-            project = packages.get_project(name)
-            if project is None:
-                raise Http404("No such project")
-            render.render_project(project)
-        resp = fast.simple_response(_page_cache(), *args)
-        if resp is None:
+            render.refresh(name)
+        answer = responder.shared().simple(*args)
+        if answer is None:
             raise Http404("No such project")
-    return _respond(resp, request.method or "GET")
+    return _respond(answer)
 
 
 def simple_index(request: HttpRequest) -> HttpResponse:
@@ -85,53 +75,34 @@ def simple_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def package_file(request: HttpRequest, key: str) -> HttpResponseBase:
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET", "HEAD"])
-    found = fast.published_file(current().public_dir, key)
-    if found is None:
+    if request.method not in _READ:
+        return HttpResponseNotAllowed(_READ)
+    answer = responder.shared().package(key, request.headers.get("If-None-Match"))
+    if answer is None:
         raise Http404("No such file")
-    full, st = found
-    headers = fast.package_headers(key, st.st_size)
     response: HttpResponseBase
-    if request.method == "HEAD":
-        response = HttpResponse(b"")
+    if isinstance(answer, responder.Stream):
+        status, headers = 200, answer.headers
+        try:
+            fh: BinaryIO = open(answer.path, "rb")  # noqa: SIM115 - closed by FileResponse
+        except OSError:  # unpublished since the stat
+            raise Http404("No such file") from None
     else:
-        response = FileResponse(open(full, "rb"))  # noqa: SIM115
+        status, headers, body = answer
+        fh = io.BytesIO(body)
+    if request.method == "HEAD" or status != 200:
+        fh.close()
+        response = HttpResponse(b"", status=status)
+    else:
+        response = FileResponse(fh)
     for k, v in headers:
         response[k] = v
     return response
 
 
 def json_project(request: HttpRequest, name: str) -> HttpResponse:
-    normalized = canonicalize_name(name)
-    if normalized != name:
-        return HttpResponsePermanentRedirect(f"/pypi/{normalized}/json")
-    project = packages.get_project(normalized)
-    if project is None:
-        return JsonResponse({"message": "Not Found"}, status=404)
-    doc = project_json(project)
-    if doc is None:
-        return JsonResponse({"message": "Not Found"}, status=404)
-    return _json(doc, project.last_serial)
+    return _respond(responder.shared().json_api(name, None))
 
 
 def json_release(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    normalized = canonicalize_name(name)
-    if normalized != name:
-        return HttpResponsePermanentRedirect(f"/pypi/{normalized}/{version}/json")
-    project = packages.get_project(normalized)
-    if project is None:
-        return JsonResponse({"message": "Not Found"}, status=404)
-    release = packages.find_release(project, version)
-    doc = release_json(project, release) if release is not None else None
-    if doc is None:
-        return JsonResponse({"message": "Not Found"}, status=404)
-    return _json(doc, project.last_serial)
-
-
-def _json(doc: dict[str, Any], serial: int) -> HttpResponse:
-    response = JsonResponse(doc, json_dumps_params={"separators": (",", ":")})
-    response["X-PyPI-Last-Serial"] = str(serial)
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "max-age=900, public"
-    return response
+    return _respond(responder.shared().json_api(name, version))

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.dispatch import Signal
 
 from bastion.accounts.models import User
 from bastion.accounts.notify import send_security_notice
@@ -28,10 +27,6 @@ from bastion.packages.models import File, Project, Release, Role, Serial
 from bastion.packages.roles import notify_owners
 from bastion.packages.services import PackageError, _record
 from bastion.storage import get_storage
-
-#: Sent after commit with ``normalized_name`` when a project was deleted (its row is gone, so
-#: ``project_changed`` cannot describe it): the index drops its pages and re-renders the root.
-project_removed = Signal()
 
 
 class DeletionError(PackageError):
@@ -139,14 +134,10 @@ def delete_project(project: Project, *, actor: User, request: Any = None) -> Non
         normalized = project.normalized_name
         project.delete()
         _forget_blobs(files)
+        from bastion.index.tasks import pages_changed  # imported here: the index imports packages
 
-        def drop_pages() -> None:
-            storage = get_storage()
-            storage.delete_public(f"simple/{normalized}/index.html")
-            storage.delete_public(f"simple/{normalized}/index.json")
-            project_removed.send(sender=Project, normalized_name=normalized)
-
-        transaction.on_commit(drop_pages)
+        # The task finds no project of that name: it drops its pages and re-renders the root.
+        pages_changed(normalized)
         for role in roles:
             send_security_notice(
                 role.user,

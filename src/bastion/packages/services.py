@@ -1,9 +1,9 @@
 """State changes of projects, releases, files and roles.
 
 Every function here that changes something writes its audit event and bumps the change serial
-in the caller's transaction, and announces the change with :data:`project_changed` once the
-transaction commits, so that the index (a higher domain) can re-render pages without this
-domain importing it.
+in the caller's transaction, and queues the re-rendering of the project's pages in that same
+transaction (:func:`bastion.index.tasks.pages_changed`, the one call from this domain up to the
+index), so that a committed change always has its rendering waiting.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from bastion.packages.models import File, FilenameRegistry, Project, Release, Ro
 from bastion.prepared import PreparedQuery
 from bastion.storage import get_storage
 
-#: Sent after commit with ``project_id`` whenever what the index shows of a project changed.
-project_changed = Signal()
 #: Sent after commit with ``file_id`` and ``verdict`` when a scan held a file.
 file_held = Signal()
 
@@ -85,7 +83,8 @@ def get_project(name: str) -> Project | None:
 
 
 def _bump(project: Project, action: str, *, visible: bool = True) -> None:
-    """Advance the serial; ``visible`` changes (what installers see) also re-render the pages.
+    """Advance the serial; ``visible`` changes (what installers see) also queue the pages'
+    re-rendering, in the caller's transaction.
 
     A new project has no published file yet: nothing an installer sees changes until its first
     file is published, so its creation does not re-render (that is most of an upload's cost
@@ -96,8 +95,9 @@ def _bump(project: Project, action: str, *, visible: bool = True) -> None:
     project.last_serial = serial.pk
     if not visible:
         return
-    project_id = project.pk
-    transaction.on_commit(lambda: project_changed.send(sender=Project, project_id=project_id))
+    from bastion.index.tasks import pages_changed  # imported here: the index imports this module
+
+    pages_changed(project.normalized_name)
 
 
 def _record(

@@ -57,8 +57,10 @@ log = logging.getLogger(__name__)
 DEFAULT_LEASE = 60.0
 
 #: Tasks that may run again after a worker died in them. The scan may: it starts by checking
-#: that the file is still pending and decides under the file's row lock.
-RETRYABLE_TASKS = frozenset({scan_pending_file.module_path})
+#: that the file is still pending and decides under the file's row lock. So may the index's
+#: page render (named, not imported: ``index`` sits above ``upload``), which renders only
+#: pages older than the database and does so under the project's row lock.
+RETRYABLE_TASKS = frozenset({scan_pending_file.module_path, "bastion.index.tasks.render_pages"})
 
 #: What a task given back because its worker died is marked with, when it may not run twice.
 WORKER_LOST = "bastion.upload.recovery.WorkerLost"

@@ -1,13 +1,27 @@
-"""Serving the pre-rendered simple pages and the published files without Django.
+"""The one place that decides what installers are answered, whichever server asks.
 
-This is the hot path of an index: installers fetch ``/simple/<name>/`` and ``/packages/...``
-far more often than anything else. :class:`FastPath` answers those requests from the
-public tree written by :mod:`bastion.index.render` and :mod:`bastion.storage` with one
-``stat`` per request and an in-process cache of page bytes keyed by the file's identity, so
-that every process sees a re-rendered page at once. Anything it cannot answer (a missing page,
-a non-normalised name, another URL, a ``Host`` that is not in ``ALLOWED_HOSTS``, a path the
-file system cannot name) goes to Django, which answers it as for any other URL (a 400 for a
-foreign host or a NUL, a 404, a redirect).
+Every request an installer makes goes through :class:`Responder`: ``/simple/`` and
+``/simple/<name>/`` (PEP 503/691 pages, content negotiation, ETag and 304, HEAD), the published
+files under ``/packages/`` (with their PEP 658 ``.metadata``), and the JSON API
+(``/pypi/<name>/json``, ``/pypi/<name>/<version>/json``: redirect to the normalised name, 404,
+headers). Its askers are thin: the WSGI layer in front of Django (:class:`IndexApp`), the
+gunicorn worker's poller (:mod:`bastion.serving`, through ``IndexApp.responder``) and the
+Django views (:mod:`bastion.index.views`), all holding the same object per process
+(:func:`shared`), so one page cache serves them all.
+
+What may be served is decided once, by :func:`servable_files`: the pages
+(:mod:`bastion.index.render`) and the JSON API list those files and no others, and only those
+are linked into the public tree from which ``/packages/`` is answered. A state that takes a
+file out of the index (held today; quarantined or withdrawn later) is added there. The public
+tree is therefore the responder's output, and a server that reads it directly (nginx, a CDN;
+docs/operating.md) serves nothing the responder would refuse.
+
+Pages and small files are answered from the public tree with one ``stat`` per request and an
+in-process cache keyed by the file's identity, so every process sees a re-rendered page at
+once. Anything the responder cannot answer from there (a missing page, a non-normalised name,
+another URL, a ``Host`` that is not in ``ALLOWED_HOSTS``, a path the file system cannot name)
+is left to Django (None), which answers it as for any other URL (a 400 for a foreign host or a
+NUL, a 404, a redirect).
 """
 
 from __future__ import annotations
@@ -286,12 +300,13 @@ def allowed_hosts_of(settings: Any) -> list[str]:
     return hosts
 
 
-class FastPath:
-    """The WSGI application: the simple pages and the published files, Django for the rest.
+class Responder:
+    """What is answered to an installer, for every server path (see the module's docstring).
 
-    :meth:`answer_without_django` is the part that needs neither Django nor I/O on the
-    client's socket, so a server can call it on its event loop (see :mod:`bastion.serving`);
-    :meth:`__call__` answers with it too, so that both always agree.
+    :meth:`answer_or_stream` is the part that needs neither Django nor I/O on the client's
+    socket, so a server can call it on its event loop (see :mod:`bastion.serving`); the WSGI
+    layer (:class:`IndexApp`) and the Django views answer with the same methods, so that all
+    always agree.
 
     A request whose ``Host`` Django would refuse is left to Django, which answers 400 as for
     any other URL: pages must not be served under a name the operator did not list (a cache
@@ -302,12 +317,10 @@ class FastPath:
     def __init__(
         self,
         public_root: Path,
-        django_app: WSGIApp,
         allowed_hosts: Sequence[str] | None = None,
         use_x_forwarded_host: bool | None = None,
     ) -> None:
         self.public_root = public_root
-        self.django_app = django_app
         self.cache = PageCache(public_root)
         self._small: dict[str, tuple[tuple[int, int, int], _Headers, bytes]] = {}
         self._small_bytes = 0
@@ -362,7 +375,7 @@ class FastPath:
         if path.startswith("/packages/"):
             if not self.host_allowed(environ):
                 return None
-            return self._package(path[10:], environ.get("HTTP_IF_NONE_MATCH"))
+            return self.package(path[10:], environ.get("HTTP_IF_NONE_MATCH"))
         if not path.startswith("/simple/"):
             return None
         rest = path[8:]
@@ -377,12 +390,25 @@ class FastPath:
             return None
         qs = environ.get("QUERY_STRING", "")
         fmt = (parse_qs(qs).get("format") or [None])[0] if qs else None
-        return simple_response(
-            self.cache, name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH")
-        )
+        return self.simple(name, environ.get("HTTP_ACCEPT"), fmt, environ.get("HTTP_IF_NONE_MATCH"))
 
-    def _package(self, key: str, if_none_match: str | None) -> Response | Stream | None:
-        """A published file: its whole response when small or unchanged, else what to stream.
+    def simple(
+        self, name: str | None, accept: str | None, fmt: str | None, if_none_match: str | None
+    ) -> Response | None:
+        """``/simple/`` (``name`` None) or ``/simple/<name>/`` (a normalised name) as rendered;
+        None when the page is not rendered."""
+        return simple_response(self.cache, name, accept, fmt, if_none_match)
+
+    def rendered_serial(self, name: str | None) -> str | None:
+        """The serial a rendered page carries (``/simple/`` for None), None when there is none:
+        the renderer compares it with the database to know whether the page is current."""
+        base = "simple/" if name is None else f"simple/{name}/"
+        page = self.cache.get(base + "index.html")  # written after index.json
+        return None if page is None else page.serial
+
+    def package(self, key: str, if_none_match: str | None) -> Response | Stream | None:
+        """A published file (``/packages/<key>``): its whole response when small or unchanged,
+        what to stream when large, None when it is not published.
 
         One ``stat`` per request: it tells whether the file is (still) published, and a small
         file's bytes and headers are kept in memory against its identity, as pages are. Half
@@ -424,8 +450,84 @@ class FastPath:
         self._small[key] = entry
         self._small_bytes += len(entry[2])
 
+    def json_api(self, name: str, version: str | None) -> Response:
+        """``/pypi/<name>/json`` (``version`` None) or ``/pypi/<name>/<version>/json``: a
+        permanent redirect to the normalised name, PyPI's 404, or the document (rendered from
+        the database, listing :func:`servable_files` only) with PyPI's headers."""
+        from django.utils.encoding import iri_to_uri
+        from packaging.utils import canonicalize_name
+
+        from bastion.index import jsonapi
+
+        normalized = canonicalize_name(name)
+        if normalized != name:
+            tail = "json" if version is None else f"{version}/json"
+            # Percent-encoded as Django's redirects are: a version may hold any character.
+            return 301, [("Location", iri_to_uri(f"/pypi/{normalized}/{tail}"))], b""
+        found = jsonapi.document(normalized, version)
+        if found is None:
+            return _json_answer(404, _NOT_FOUND, [])
+        doc, serial = found
+        body = json.dumps(doc, separators=(",", ":"), cls=_json_encoder()).encode()
+        return _json_answer(
+            200,
+            body,
+            [
+                ("X-PyPI-Last-Serial", str(serial)),
+                ("Access-Control-Allow-Origin", "*"),
+                ("Cache-Control", "max-age=900, public"),
+            ],
+        )
+
+
+_NOT_FOUND = json.dumps({"message": "Not Found"}).encode()
+
+
+def _json_encoder() -> type[json.JSONEncoder]:
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return DjangoJSONEncoder
+
+
+def _json_answer(status: int, body: bytes, headers: list[tuple[str, str]]) -> Response:
+    return (
+        status,
+        [("Content-Type", "application/json"), *headers, ("Content-Length", str(len(body)))],
+        body,
+    )
+
+
+def servable_files(project: Any) -> list[Any]:
+    """The files of ``project`` that installers may see: the one decision the pages, the JSON
+    API and the public tree pass through (published files today; a quarantined or withdrawn
+    state is excluded here). Files come with their release loaded, by filename."""
+    from bastion.packages import services as packages
+
+    return packages.published_files(project)
+
+
+class IndexApp:
+    """The WSGI application: what :class:`Responder` answers, Django for the rest.
+
+    The server's fast path (:mod:`bastion.serving`) asks :attr:`responder` directly.
+    """
+
+    def __init__(
+        self,
+        public_root: Path,
+        django_app: WSGIApp,
+        allowed_hosts: Sequence[str] | None = None,
+        use_x_forwarded_host: bool | None = None,
+        *,
+        responder: Responder | None = None,
+    ) -> None:
+        self.django_app = django_app
+        self.responder = responder or Responder(public_root, allowed_hosts, use_x_forwarded_host)
+        self.answer_or_stream = self.responder.answer_or_stream
+        self.answer_without_django = self.responder.answer_without_django
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        answer = self.answer_or_stream(environ)
+        answer = self.responder.answer_or_stream(environ)
         if answer is None:
             return self.django_app(environ, start_response)
         head = environ.get("REQUEST_METHOD") == "HEAD"
@@ -452,9 +554,32 @@ class Stream:
     size: int  # the Content-Length in ``headers``, as the file's stat gave it
 
 
-def make_fast_path(public_root: Path, django_app: WSGIApp) -> FastPath:
-    """The application in front of Django, with Django's settings (allowed hosts)."""
-    return FastPath(public_root, django_app)
+_shared: dict[tuple[Path, tuple[str, ...], bool], Responder] = {}
+
+
+def shared(public_root: Path | None = None) -> Responder:
+    """This process's responder for ``public_root`` (default: the settings' public folder) under
+    Django's current settings: the WSGI layer, the poller and the views hold this one object,
+    so a page is read and cached once per process."""
+    from django.conf import settings
+
+    from bastion.config import current
+
+    root = Path(public_root if public_root is not None else current().public_dir)
+    hosts = allowed_hosts_of(settings)
+    forwarded = bool(settings.USE_X_FORWARDED_HOST)
+    key = (root, tuple(hosts), forwarded)
+    found = _shared.get(key)
+    if found is None:
+        if len(_shared) >= 16:  # test settings change per test; a server has one key
+            _shared.clear()
+        found = _shared[key] = Responder(root, hosts, forwarded)
+    return found
+
+
+def make_application(public_root: Path, django_app: WSGIApp) -> IndexApp:
+    """The application in front of Django, answering with this process's shared responder."""
+    return IndexApp(public_root, django_app, responder=shared(public_root))
 
 
 def _iter_file(fh: Any) -> Iterable[bytes]:
