@@ -105,8 +105,6 @@ class Storage(Protocol):
     def write_public(self, path: str, data: bytes) -> None:
         """Write a generated public document (a simple page) atomically."""
 
-    def read_public(self, path: str) -> bytes | None: ...
-
     def delete_public(self, path: str) -> None: ...
 
     def iter_keys(self) -> list[str]: ...
@@ -210,12 +208,6 @@ class LocalStorage:
         target.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(target, data)
 
-    def read_public(self, path: str) -> bytes | None:
-        try:
-            return self._public(path).read_bytes()
-        except FileNotFoundError:
-            return None
-
     def delete_public(self, path: str) -> None:
         self._public(path).unlink(missing_ok=True)
 
@@ -252,14 +244,6 @@ class LocalStorage:
         ):
             raise ValueError(f"not a partial file of this storage: {path}")
         path.unlink(missing_ok=True)
-
-    def published_keys(self) -> list[str]:
-        base = self.public_root / "packages"
-        return [
-            p.relative_to(base).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".link-")
-        ]
 
 
 def _atomic_write(target: Path, data: bytes) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bastion.archives import Archive, Member, MemberKind, Problem
+from bastion.archives import Member, Problem
 from bastion.scanning.result import Finding, Severity
 
 H, M, L, INFO = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
@@ -189,7 +189,3 @@ def member_findings(
                 )
             )
     return out, kind
-
-
-def link_members(archive: Archive) -> list[Member]:
-    return [m for m in archive.members if m.kind in (MemberKind.SYMLINK, MemberKind.HARDLINK)]
