@@ -75,24 +75,6 @@ EXEC_SUFFIXES = (
     ".cpl",
     ".efi",
 )
-ARCHIVE_SUFFIXES = (
-    ".zip",
-    ".whl",
-    ".egg",
-    ".tar",
-    ".tar.gz",
-    ".tgz",
-    ".tar.bz2",
-    ".tar.xz",
-    ".gz",
-    ".bz2",
-    ".xz",
-    ".7z",
-    ".rar",
-    ".jar",
-    ".cab",
-    ".apk",
-)
 
 
 def problem_findings(problems: list[Problem]) -> list[Finding]:
