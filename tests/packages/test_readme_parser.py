@@ -311,7 +311,8 @@ def _restore(registry: dict[str, object], saved: dict[str, object]) -> None:
 def _assert_verdict(text: str) -> None:
     if not text.strip():
         return  # renders() accepts an empty description without asking readme_renderer
-    assert readme.renders(text, "text/x-rst") is (rst_renderer.render(text) is not None)
+    problem = readme.problem(text, "text/x-rst")
+    assert (problem is None) is (rst_renderer.render(text) is not None), problem
 
 
 def _fast_parser_is_on() -> None:
