@@ -21,6 +21,7 @@ system-deps:
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
 
 test: $(VENV)/.installed system-deps

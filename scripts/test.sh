@@ -10,6 +10,7 @@ unset PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_FIND_LINKS UV_INDEX_URL UV_EXTRA_IND
 export BASTION_REQUIRE_BROWSER=1
 echo "== ruff"
 ruff check src tests
+ruff format --check src tests
 echo "== pytest on SQLite"
 python -m pytest -n 2 "$@"
 echo "== pytest on PostgreSQL"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 from typing import Any
 
 import pytest
 
-from bastion.cli import main
+from bastion.cli import build_parser, main
 from bastion.packages.models import File, Release
 from tests import builders
 
@@ -34,6 +35,45 @@ def test_every_command_has_help(capsys: Any) -> None:
             main([*args, "--help"])
         assert exc.value.code == 0
         assert "usage: bastion" in capsys.readouterr().out
+
+
+#: Each subcommand's handler, by the module of the domain that owns its concept.
+HOMES = {
+    "serve": "bastion.server",
+    "migrate": "bastion.server",
+    "check": "bastion.server",
+    "worker": "bastion.upload.cli",
+    "rescan": "bastion.upload.cli",
+    "user create": "bastion.accounts.cli",
+    "user reset-2fa": "bastion.accounts.cli",
+    "token create": "bastion.tokens.cli",
+    "token list": "bastion.tokens.cli",
+    "token revoke": "bastion.tokens.cli",
+    "yank": "bastion.packages.cli",
+    "release": "bastion.packages.cli",
+    "hold": "bastion.packages.cli",
+    "files": "bastion.packages.cli",
+    "render": "bastion.index.cli",
+    "check-name": "bastion.names.cli",
+    "scan": "bastion.scanning.cli",
+    "survey": "bastion.scanning.cli",
+}
+
+
+def _handlers(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, str]:
+    found: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.update(_handlers(sub, f"{prefix} {name}".strip()))
+    handler = parser.get_default("handler")
+    if handler is not None:
+        found[prefix] = handler.__module__
+    return found
+
+
+def test_each_subcommand_is_registered_by_the_domain_that_owns_it() -> None:
+    assert _handlers(build_parser()) == HOMES
 
 
 def test_user_and_token_create(capsys: Any) -> None:

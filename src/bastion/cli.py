@@ -1,8 +1,10 @@
 """The ``bastion`` command.
 
-Each subcommand lives in the domain that owns it and registers itself through a
-``register(subparsers)`` function listed in ``_COMMAND_MODULES``. Commands that must run
-without a database (``scan``, ``check-name``) never import Django; the others call
+Each subcommand lives in the domain that owns its concept and registers itself through the
+``register(subparsers)`` function of that domain's ``cli`` module, listed in
+``_COMMAND_MODULES``; :mod:`bastion.server` has those about the installation as a whole. No
+``cli`` module imports Django at import time: commands that must run without a database
+(``scan``, ``check-name``) never import it, the others call
 :func:`bastion.cli_support.setup_django` first.
 """
 
@@ -16,10 +18,17 @@ from collections.abc import Sequence
 from bastion.cli_support import check_environment
 
 # Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
+# In the order ``bastion --help`` lists them: running the index, then the operator's commands
+# by domain, then the two that need no database.
 _COMMAND_MODULES: tuple[str, ...] = (
-    "bastion.commands",
-    "bastion.names.cli",
-    "bastion.scanning.cli",
+    "bastion.server",  # serve, migrate, check
+    "bastion.upload.cli",  # worker, rescan
+    "bastion.accounts.cli",  # user
+    "bastion.tokens.cli",  # token
+    "bastion.packages.cli",  # yank, release, hold, files
+    "bastion.index.cli",  # render
+    "bastion.names.cli",  # check-name
+    "bastion.scanning.cli",  # scan, survey
 )
 
 

@@ -533,7 +533,7 @@ def test_the_page_render_is_given_back_like_the_scan() -> None:
     from bastion.index.tasks import render_pages
     from bastion.upload.tasks import scan_pending_file
 
-    assert recovery.RETRYABLE_TASKS == {
+    assert {
         scan_pending_file.module_path,
         render_pages.module_path,
-    }
+    } == recovery.RETRYABLE_TASKS

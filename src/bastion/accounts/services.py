@@ -62,7 +62,3 @@ def create_user(
             admin=is_admin,
         )
     return user
-
-
-def get_active_user(user_id: int) -> User | None:
-    return User.objects.filter(pk=user_id, is_active=True, is_frozen=False).first()

@@ -14,7 +14,7 @@ the imitated name is and how popular; see :class:`Thresholds`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -558,8 +558,3 @@ def _glyphs(cand: str, target: str) -> str:
             if x != y:
                 return f" ('{x}' for '{y}')"
     return ""
-
-
-def build_index(protected: Sequence[str], thresholds: Thresholds | None = None) -> LookalikeIndex:
-    """Convenience constructor."""
-    return LookalikeIndex(protected, thresholds or DEFAULT_THRESHOLDS)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bastion.names.lookalike import DEFAULT_THRESHOLDS, LookalikeIndex, Thresholds
 from bastion.names.normalize import MAX_NAME_LENGTH, canonicalize, is_valid_name
@@ -57,9 +56,6 @@ class Verdict:
     @property
     def allowed(self) -> bool:
         return not self.blocked
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def load_names(path: str | Path) -> list[str]:

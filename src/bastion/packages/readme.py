@@ -241,11 +241,6 @@ class _FastBudgetedParser(_BudgetedParser, rst_fast.Parser):
     """The budget around :mod:`~bastion.packages.rst_fast`'s parser."""
 
 
-def _rst_renders(text: str) -> bool:
-    """readme_renderer's verdict for reStructuredText, within the verdict's budget."""
-    return _rst_problem(text) is None
-
-
 def _rst_problem(text: str) -> str | None:
     # Two costly passes are left out where they cannot change the verdict. Smart quotes can
     # only fail by warning about a ``language-xx`` class it has no quotes for: the parsed

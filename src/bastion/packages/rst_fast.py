@@ -15,10 +15,12 @@ line matching, directives and transforms are docutils' own. Only the upload's ve
 (:func:`bastion.packages.readme.renders`) parses with it; docutils itself is not modified, so
 ``readme_renderer``'s full render (which stores the HTML) parses exactly as before.
 
-It is written against docutils 0.23 (``statemachine.StateMachine`` / ``StateWS`` and
-``parsers.rst.states.RSTState`` / ``NestedStateMachine`` / ``Parser.parse`` as they are there).
-:data:`AVAILABLE` is false for any other docutils, or when what this relies on has moved, and the
-caller then uses docutils' standard parser, so an upgrade cannot silently change a verdict.
+It is written against docutils 0.23.1 (``statemachine.StateMachine`` / ``StateWS`` and
+``parsers.rst.states.RSTState`` / ``NestedStateMachine`` / ``Parser.parse`` as they are there),
+the release ``pyproject.toml`` pins exactly. :data:`AVAILABLE` is false for any other docutils,
+or when what this relies on has moved, and the caller then uses docutils' standard parser, so an
+upgrade cannot silently change a verdict; ``tests/packages/test_readme_parser.py`` then fails,
+so that an upgrade of the pin is checked with the parity tests before it ships.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from docutils.parsers import rst
 from docutils.parsers.rst import roles
 from docutils.parsers.rst import states as rst_states
 
-#: The docutils release whose state machines were read to write this module.
-CHECKED_DOCUTILS = "0.23"
+#: The docutils release whose state machines were read to write this module, and pinned.
+CHECKED_DOCUTILS = "0.23.1"
 
 
 def _relied_on() -> bool:
@@ -156,7 +158,7 @@ class NestedStateMachine(_LazyMachine, rst_states.NestedStateMachine):
 class Parser(rst.Parser):
     """docutils' reStructuredText parser running the lazy state machines.
 
-    ``parse`` does what ``docutils.parsers.rst.Parser.parse`` (0.23) does, naming this
+    ``parse`` does what ``docutils.parsers.rst.Parser.parse`` (0.23.1) does, naming this
     module's top-level machine instead of docutils'. Make one per document: like docutils'
     parser, it keeps the document and state machine of the parse it runs.
     """

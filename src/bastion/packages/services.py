@@ -149,10 +149,6 @@ def role_of(user: User | None, project: Project) -> str | None:
     return role.role_name if role is not None else None
 
 
-def projects_of(user: User) -> list[Project]:
-    return list(Project.objects.filter(roles__user=user).order_by("normalized_name"))
-
-
 def add_role(
     project: Project, user: User, role_name: str, *, actor: User, request: Any = None
 ) -> Role:

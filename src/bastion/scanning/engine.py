@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 from bastion.archives import Archive, ArchiveError, Member, Problem, open_archive
@@ -1062,7 +1061,3 @@ def _archive_level(
 def scan_bytes(data: bytes, filename: str, *, config: ScanConfig | None = None) -> ScanResult:
     """Convenience for tests and callers holding the file in memory."""
     return scan_file(io.BytesIO(data), filename, config=config)
-
-
-def read_path(path: Path) -> ScanResult:
-    return scan_file(path, str(path))

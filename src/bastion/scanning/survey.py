@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from bastion.archives import ArchiveError, open_archive
@@ -49,10 +48,6 @@ def survey_archive(
                     key = owner if _matches(owner, module) else module
                     found.setdefault(key, set()).add(func)
     return found
-
-
-def survey_paths(paths: Iterable[str], module: str) -> dict[str, dict[str, set[str]]]:
-    return {p: survey_archive(p, module) for p in paths}
 
 
 def run_survey(module: str, *, as_json: bool, state: str = "published") -> int:

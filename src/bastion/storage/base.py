@@ -112,8 +112,6 @@ class Storage(Protocol):
     def write_public(self, path: str, data: bytes) -> None:
         """Write a generated public document (a simple page) atomically."""
 
-    def read_public(self, path: str) -> bytes | None: ...
-
     def delete_public(self, path: str) -> None: ...
 
     def iter_keys(self) -> list[str]: ...
@@ -217,12 +215,6 @@ class LocalStorage:
         target.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(target, data)
 
-    def read_public(self, path: str) -> bytes | None:
-        try:
-            return self._public(path).read_bytes()
-        except FileNotFoundError:
-            return None
-
     def delete_public(self, path: str) -> None:
         self._public(path).unlink(missing_ok=True)
 
@@ -259,14 +251,6 @@ class LocalStorage:
         ):
             raise ValueError(f"not a partial file of this storage: {path}")
         path.unlink(missing_ok=True)
-
-    def published_keys(self) -> list[str]:
-        base = self.public_root / "packages"
-        return [
-            p.relative_to(base).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".link-")
-        ]
 
 
 if TYPE_CHECKING:  # the local store is a whole Storage (mypy checks it here)

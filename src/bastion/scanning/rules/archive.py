@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bastion.archives import Archive, Member, MemberKind, Problem
+from bastion.archives import Member, Problem
 from bastion.scanning.result import Finding, Severity
 
 H, M, L, INFO = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
@@ -74,24 +74,6 @@ EXEC_SUFFIXES = (
     ".drv",
     ".cpl",
     ".efi",
-)
-ARCHIVE_SUFFIXES = (
-    ".zip",
-    ".whl",
-    ".egg",
-    ".tar",
-    ".tar.gz",
-    ".tgz",
-    ".tar.bz2",
-    ".tar.xz",
-    ".gz",
-    ".bz2",
-    ".xz",
-    ".7z",
-    ".rar",
-    ".jar",
-    ".cab",
-    ".apk",
 )
 
 
@@ -189,7 +171,3 @@ def member_findings(
                 )
             )
     return out, kind
-
-
-def link_members(archive: Archive) -> list[Member]:
-    return [m for m in archive.members if m.kind in (MemberKind.SYMLINK, MemberKind.HARDLINK)]

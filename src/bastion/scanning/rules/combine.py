@@ -17,7 +17,6 @@ from bastion.scanning.rules.evidence import FileEvidence
 
 STEAL = ("browser", "discord-token", "wallet", "clipper")
 DESTINATIONS = ("webhook", "url-oob", "url-paste", "url-tunnel", "url-ip")
-RUNS = ("proc", "exec", "exec-decoded", "exec-remote")
 ACTIVE_ROLES = ("setup", "init", "pth")
 # forks on a public code host are the usual, if unwelcome, reason for a URL dependency
 CODE_HOSTS = re.compile(r"://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeload\.github\.com)/")
