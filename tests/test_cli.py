@@ -30,7 +30,14 @@ def run(capsys: Any, *args: str, stdin: str = "") -> tuple[int, str, str]:
 
 
 def test_every_command_has_help(capsys: Any) -> None:
-    for args in (["serve"], ["worker"], ["user", "create"], ["token", "create"], ["check"], ["yank"]):
+    for args in (
+        ["serve"],
+        ["worker"],
+        ["user", "create"],
+        ["token", "create"],
+        ["check"],
+        ["yank"],
+    ):
         with pytest.raises(SystemExit) as exc:
             main([*args, "--help"])
         assert exc.value.code == 0
@@ -77,8 +84,18 @@ def test_each_subcommand_is_registered_by_the_domain_that_owns_it() -> None:
 
 
 def test_user_and_token_create(capsys: Any) -> None:
-    code, out, _ = run(capsys, "user", "create", "carol", "--email", "c@example.com", "--password-stdin",
-                       "--with-totp", "--json", stdin="a sufficiently long passphrase\n")
+    code, out, _ = run(
+        capsys,
+        "user",
+        "create",
+        "carol",
+        "--email",
+        "c@example.com",
+        "--password-stdin",
+        "--with-totp",
+        "--json",
+        stdin="a sufficiently long passphrase\n",
+    )
     created = json.loads(out)
     assert code == 0 and created["name"] == "carol"
     assert created["totp_uri"].startswith("otpauth://totp/") and "secret=" in created["totp_uri"]
@@ -97,8 +114,16 @@ def test_user_and_token_create(capsys: Any) -> None:
 
 
 def test_token_create_refused_without_two_factor(capsys: Any) -> None:
-    code, _, _ = run(capsys, "user", "create", "erin", "--email", "e@example.com", "--password-stdin",
-                     stdin="a sufficiently long passphrase\n")
+    code, _, _ = run(
+        capsys,
+        "user",
+        "create",
+        "erin",
+        "--email",
+        "e@example.com",
+        "--password-stdin",
+        stdin="a sufficiently long passphrase\n",
+    )
     assert code == 0
     code, out, err = run(capsys, "token", "create", "erin")
     assert code == 2 and not out
@@ -106,8 +131,16 @@ def test_token_create_refused_without_two_factor(capsys: Any) -> None:
 
 
 def test_user_create_refuses_weak_password(capsys: Any) -> None:
-    code, _, err = run(capsys, "user", "create", "dave", "--email", "d@example.com", "--password-stdin",
-                       stdin="password\n")
+    code, _, err = run(
+        capsys,
+        "user",
+        "create",
+        "dave",
+        "--email",
+        "d@example.com",
+        "--password-stdin",
+        stdin="password\n",
+    )
     assert code == 2 and "error:" in err
 
 
@@ -116,7 +149,9 @@ def test_token_for_unknown_project_refused(capsys: Any, user: Any) -> None:
     assert code == 2 and "No project named 'nope'" in err
 
 
-def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, token: str, settings: Any) -> None:
+def test_check_finds_corruption_and_repairs_links(
+    capsys: Any, upload: Any, token: str, settings: Any
+) -> None:
     assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
     code, out, _ = run(capsys, "check", "--json")
     assert code == 0 and json.loads(out) == {"checked": 1, "problems": []}
@@ -126,7 +161,10 @@ def test_check_finds_corruption_and_repairs_links(capsys: Any, upload: Any, toke
     published.unlink()
     code, out, _ = run(capsys, "check", "--json")
     assert code == 1
-    assert {"file": "samplepkg-1.0-py3-none-any.whl", "problem": "published but not downloadable"} in json.loads(out)["problems"]
+    assert {
+        "file": "samplepkg-1.0-py3-none-any.whl",
+        "problem": "published but not downloadable",
+    } in json.loads(out)["problems"]
     run(capsys, "check", "--repair")
     assert published.exists()
     path.chmod(0o644)
@@ -194,8 +232,12 @@ setup(name="samplepkg", version="1.0", cmdclass={"install": Evil})
 """
 
 
-def test_malicious_upload_is_held_and_owners_notified(upload: Any, token: str, client: Any, mailoutbox: Any) -> None:
-    dist = builders.sdist("samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP})
+def test_malicious_upload_is_held_and_owners_notified(
+    upload: Any, token: str, client: Any, mailoutbox: Any
+) -> None:
+    dist = builders.sdist(
+        "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
+    )
     assert upload(dist, token).status_code == 200
     file = File.objects.get()
     assert file.state == File.HELD and file.scan_verdict == "malicious"
@@ -205,12 +247,16 @@ def test_malicious_upload_is_held_and_owners_notified(upload: Any, token: str, c
     assert "alice@example.com" in {r for m in mailoutbox for r in m.to}
 
 
-def test_rescan_holds_what_is_now_malicious(capsys: Any, upload: Any, token: str, settings: Any) -> None:
+def test_rescan_holds_what_is_now_malicious(
+    capsys: Any, upload: Any, token: str, settings: Any
+) -> None:
     from django.db import transaction
 
     from bastion.packages import services
 
-    dist = builders.sdist("samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP})
+    dist = builders.sdist(
+        "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
+    )
     assert upload(dist, token).status_code == 200
     file = File.objects.get()
     with transaction.atomic():  # as if it had been published under older rules
@@ -225,8 +271,16 @@ def test_rescan_holds_what_is_now_malicious(capsys: Any, upload: Any, token: str
 
 
 def test_user_create_refuses_an_address_already_used(capsys: Any, user: Any) -> None:
-    code, _, err = run(capsys, "user", "create", "alice2", "--email", "ALICE@example.com",
-                       "--password-stdin", stdin="a sufficiently long passphrase\n")
+    code, _, err = run(
+        capsys,
+        "user",
+        "create",
+        "alice2",
+        "--email",
+        "ALICE@example.com",
+        "--password-stdin",
+        stdin="a sufficiently long passphrase\n",
+    )
     assert code == 2 and "already used by another account" in err
 
 

@@ -81,7 +81,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("web/account/login.py", "form_valid", "calls has_two_factor"): (
         "authentication: whether the password is the last step of logging in"
     ),
-    ("web/account/login.py", "login_two_factor", "reads has_totp"): "which second-step form to show",
+    (
+        "web/account/login.py",
+        "login_two_factor",
+        "reads has_totp",
+    ): "which second-step form to show",
     ("web/twofactor/views.py", "*", "*"): (
         "the pages that set second factors up: which forms and notices to show; the factor "
         "required for access is authz's"

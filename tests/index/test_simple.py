@@ -180,7 +180,10 @@ def test_root_index(client: Any, published: dict[str, builders.Dist]) -> None:
     doc = json.loads(client.get("/simple/", HTTP_ACCEPT=JSON).content)
     jsonschema.validate(doc, ROOT_SCHEMA)
     assert [p["name"] for p in doc["projects"]] == ["Samplepkg.Pkg"]
-    assert '<a href="/simple/samplepkg-pkg/">Samplepkg.Pkg</a>' in client.get("/simple/").content.decode()
+    assert (
+        '<a href="/simple/samplepkg-pkg/">Samplepkg.Pkg</a>'
+        in client.get("/simple/").content.decode()
+    )
 
 
 def test_only_published_files_are_listed_or_served(

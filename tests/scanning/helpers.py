@@ -7,11 +7,17 @@ import tarfile
 import zipfile
 
 
-def sdist(files: dict[str, str | bytes], top: str = "demo-1.0", links: dict[str, str] | None = None,
-          hardlinks: dict[str, str] | None = None, devices: list[str] | None = None,
-          raw_names: dict[str, str | bytes] | None = None) -> bytes:
+def sdist(
+    files: dict[str, str | bytes],
+    top: str = "demo-1.0",
+    links: dict[str, str] | None = None,
+    hardlinks: dict[str, str] | None = None,
+    devices: list[str] | None = None,
+    raw_names: dict[str, str | bytes] | None = None,
+) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+
         def add(name: str, content: str | bytes) -> None:
             data = content.encode() if isinstance(content, str) else content
             info = tarfile.TarInfo(name)
@@ -44,8 +50,9 @@ def wheel(files: dict[str, str | bytes], dist: str = "demo-1.0", tag: str | None
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, content in files.items():
             zf.writestr(name, content)
-        zf.writestr(f"{dist}.dist-info/WHEEL",
-                    "Wheel-Version: 1.0\n" + (f"Tag: {tag}\n" if tag else ""))
+        zf.writestr(
+            f"{dist}.dist-info/WHEEL", "Wheel-Version: 1.0\n" + (f"Tag: {tag}\n" if tag else "")
+        )
         zf.writestr(f"{dist}.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\n")
     return buf.getvalue()
 

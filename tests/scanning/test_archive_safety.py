@@ -21,8 +21,9 @@ def test_plain_sdist_is_clean() -> None:
 
 
 def test_internal_symlink_is_harmless() -> None:
-    data = sdist({"setup.py": PLAIN_SETUP, "docs/index.rst": "hi"},
-                 links={"README.rst": "docs/index.rst"})
+    data = sdist(
+        {"setup.py": PLAIN_SETUP, "docs/index.rst": "hi"}, links={"README.rst": "docs/index.rst"}
+    )
     result = scan_bytes(data, "demo-1.0.tar.gz")
     assert rules(result)["archive-internal-link"] == "info"
     assert result.verdict == "clean"
@@ -41,8 +42,10 @@ def test_hardlink_outside_archive_is_high() -> None:
 
 
 def test_path_traversal_and_absolute_paths() -> None:
-    data = sdist({"setup.py": PLAIN_SETUP},
-                 raw_names={"demo-1.0/../../evil.py": "x = 1\n", "/tmp/abs.py": "x = 1\n"})
+    data = sdist(
+        {"setup.py": PLAIN_SETUP},
+        raw_names={"demo-1.0/../../evil.py": "x = 1\n", "/tmp/abs.py": "x = 1\n"},
+    )
     found = rules(scan_bytes(data, "demo-1.0.tar.gz"))
     assert found["archive-path-traversal"] == "high"
     assert found["archive-absolute-path"] == "high"
@@ -58,8 +61,14 @@ def test_zip_bomb_member_is_reported_without_reading_it_all() -> None:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("demo/__init__.py", "")
         zf.writestr("demo/zeros.bin", b"\0" * (3 * 1024 * 1024))
-    cfg = ScanConfig(limits=Limits(max_member_size=1024 * 1024, max_total_size=2 * 1024 * 1024,
-                                   ratio_applies_above=512 * 1024), rules_dir=None)
+    cfg = ScanConfig(
+        limits=Limits(
+            max_member_size=1024 * 1024,
+            max_total_size=2 * 1024 * 1024,
+            ratio_applies_above=512 * 1024,
+        ),
+        rules_dir=None,
+    )
     result = scan_bytes(buf.getvalue(), "demo-1.0.zip", config=cfg)
     assert rules(result)["archive-bomb"] == "high"
     assert result.verdict == "malicious"

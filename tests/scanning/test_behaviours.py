@@ -103,8 +103,12 @@ def test_module_loaded_from_a_file_disguised_as_data() -> None:
         "    m = zipimport.zipimporter(f'{os.path.dirname(__file__)}/server.crt').load_module('x')\n"
         "    return m\n"
     )
-    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/routes.py": lib,
-             "demo/server.crt": "-----BEGIN CERTIFICATE-----\ninert\n"}
+    files = {
+        "setup.py": PLAIN_SETUP,
+        "demo/__init__.py": "",
+        "demo/routes.py": lib,
+        "demo/server.crt": "-----BEGIN CERTIFICATE-----\ninert\n",
+    }
     files.update({f"demo/m{i}.py": "X = 1\n" for i in range(8)})
     r = scan(files)
     assert rules(r).get("disguised-module") == "high"
@@ -118,8 +122,12 @@ def test_loading_a_zip_or_a_missing_file_is_not_disguised() -> None:
         "    zipimport.zipimporter('plugins.zip').load_module('p')\n"
         "    return L('x', 'cache.pyc').load_module('x')\n"
     )
-    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", "demo/routes.py": lib,
-             "demo/plugins.zip": b"PK\x05\x06" + b"\x00" * 18}
+    files = {
+        "setup.py": PLAIN_SETUP,
+        "demo/__init__.py": "",
+        "demo/routes.py": lib,
+        "demo/plugins.zip": b"PK\x05\x06" + b"\x00" * 18,
+    }
     r = scan(files)
     assert "disguised-module" not in rules(r)
 
@@ -236,16 +244,23 @@ def test_long_camel_case_names_are_not_obfuscation() -> None:
 
 def test_sdist_importing_a_prebuilt_extension_on_import() -> None:
     elf = b"\x7fELF" + b"\x00" * 60
-    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "from .core import _init\n_init()\n",
-             "demo/core.cpython-310-x86_64-linux-gnu.so": elf}
+    files = {
+        "setup.py": PLAIN_SETUP,
+        "demo/__init__.py": "from .core import _init\n_init()\n",
+        "demo/core.cpython-310-x86_64-linux-gnu.so": elf,
+    }
     r = scan(files)
     assert rules(r).get("prebuilt-extension-on-import") == "high"
 
 
 def test_prebuilt_extension_next_to_its_source_is_not_held() -> None:
     elf = b"\x7fELF" + b"\x00" * 60
-    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "from .core import _init\n_init()\n",
-             "demo/core.cpython-310-x86_64-linux-gnu.so": elf, "demo/core.pyx": "def _init(): pass\n"}
+    files = {
+        "setup.py": PLAIN_SETUP,
+        "demo/__init__.py": "from .core import _init\n_init()\n",
+        "demo/core.cpython-310-x86_64-linux-gnu.so": elf,
+        "demo/core.pyx": "def _init(): pass\n",
+    }
     r = scan(files)
     assert "prebuilt-extension-on-import" not in rules(r)
 

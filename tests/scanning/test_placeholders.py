@@ -19,7 +19,7 @@ def scan(files: dict[str, str | bytes]):
     return scan_bytes(sdist(files), "demo-1.0.tar.gz")
 
 
-FAILING_INSTALL_HOOK = '''
+FAILING_INSTALL_HOOK = """
 from setuptools import setup
 from setuptools.command.install import install
 
@@ -30,16 +30,16 @@ class Install(install):
         install.run(self)
 
 setup(name="demo", version="1.0", cmdclass={"install": Install})
-'''
+"""
 
-FAILING_UNLESS_BUILDING = '''
+FAILING_UNLESS_BUILDING = """
 import sys
 from setuptools import setup
 
 if not any(cmd in sys.argv for cmd in ("sdist", "egg_info")):
     raise Exception("this name is reserved")
 setup()
-'''
+"""
 
 
 def test_placeholder_failing_in_its_install_hook_is_held() -> None:
@@ -82,7 +82,7 @@ def test_failing_install_hook_in_a_package_with_code_is_not_a_placeholder() -> N
     assert "name-placeholder" not in rules(r)
 
 
-INSTALL_HOOK_RUNS = '''
+INSTALL_HOOK_RUNS = """
 import os, subprocess, sys
 from setuptools import setup
 from setuptools.command.install import install
@@ -93,7 +93,7 @@ class PostInstall(install):
         subprocess.call([sys.executable, os.path.join(os.path.dirname(__file__), "post.py")])
 
 setup(name="demo", version="1.0", packages=["demo"], cmdclass={"install": PostInstall})
-'''
+"""
 
 
 def test_install_hook_running_a_program_in_a_package_without_code_is_held() -> None:
@@ -109,8 +109,10 @@ def test_install_hook_running_a_program_next_to_real_code_is_not_held() -> None:
 
 
 def test_process_at_module_level_of_setup_is_not_an_install_hook() -> None:
-    setup = ("import subprocess\n"
-             "rev = subprocess.check_output(['git', 'rev-parse', 'HEAD'])\n" + PLAIN_SETUP)
+    setup = (
+        "import subprocess\n"
+        "rev = subprocess.check_output(['git', 'rev-parse', 'HEAD'])\n" + PLAIN_SETUP
+    )
     r = scan({"setup.py": setup, "demo/__init__.py": ""})
     assert "install-hook-without-code" not in rules(r)
 
@@ -119,16 +121,20 @@ ELF = b"\x7fELF" + b"\x00" * 60
 
 
 def test_pure_wheel_importing_a_compiled_module_on_import_is_held() -> None:
-    files = {"demo/__init__.py": "from ._core import _start\n_start()\n",
-             "demo/_core.cpython-310-x86_64-linux-gnu.so": ELF}
+    files = {
+        "demo/__init__.py": "from ._core import _start\n_start()\n",
+        "demo/_core.cpython-310-x86_64-linux-gnu.so": ELF,
+    }
     r = scan_bytes(wheel(files, tag="py3-none-any"), "demo-1.0-py3-none-any.whl")
     assert rules(r).get("pure-wheel-extension") == "high"
     assert r.verdict == "malicious"
 
 
 def test_platform_wheel_with_its_extension_is_not_held() -> None:
-    files = {"demo/__init__.py": "from ._core import _start\n",
-             "demo/_core.cpython-311-x86_64-linux-gnu.so": ELF}
+    files = {
+        "demo/__init__.py": "from ._core import _start\n",
+        "demo/_core.cpython-311-x86_64-linux-gnu.so": ELF,
+    }
     tag = "cp311-cp311-manylinux_2_17_x86_64"
     r = scan_bytes(wheel(files, tag=tag), f"demo-1.0-{tag}.whl")
     assert "pure-wheel-extension" not in rules(r)
@@ -136,9 +142,11 @@ def test_platform_wheel_with_its_extension_is_not_held() -> None:
 
 
 def test_pure_wheel_with_a_library_nobody_imports_on_import_is_not_held() -> None:
-    files = {"demo/__init__.py": "VERSION = '1.0'\n",
-             "demo/tools.py": "import ctypes\n",
-             "demo/bin/helper.so": ELF}
+    files = {
+        "demo/__init__.py": "VERSION = '1.0'\n",
+        "demo/tools.py": "import ctypes\n",
+        "demo/bin/helper.so": ELF,
+    }
     r = scan_bytes(wheel(files, tag="py3-none-any"), "demo-1.0-py3-none-any.whl")
     assert "pure-wheel-extension" not in rules(r)
 

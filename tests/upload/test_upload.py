@@ -231,7 +231,9 @@ def test_pre_pep625_sdist_name_accepted_when_the_operator_allows_it(
     bastion_settings(strict_sdist_filenames=False)
     dist = builders.sdist("samplepkg-pkg", "1.0")
     assert upload(dist, token, filename="samplepkg-pkg-1.0.tar.gz").status_code == 200
-    response = upload(builders.sdist("samplepkg-pkg", "1.1"), token, filename="samplepkg-pkg-9.9.tar.gz")
+    response = upload(
+        builders.sdist("samplepkg-pkg", "1.1"), token, filename="samplepkg-pkg-9.9.tar.gz"
+    )
     assert response.status_code == 400
 
 
@@ -557,19 +559,33 @@ def test_popular_name_is_not_a_lookalike_of_a_local_project(
 
 
 def test_license_file_must_exist_in_the_distribution(upload: Any, token: str) -> None:
-    meta = builders.metadata_text("samplepkg", "1.0").replace("Metadata-Version: 2.1", "Metadata-Version: 2.4") + ""
+    meta = (
+        builders.metadata_text("samplepkg", "1.0").replace(
+            "Metadata-Version: 2.1", "Metadata-Version: 2.4"
+        )
+        + ""
+    )
     meta = meta.replace("Classifier:", "License-File: LICENSE\nClassifier:", 1)
     dist = builders.wheel("samplepkg", "1.0", meta=meta)
     fields = dist.form(metadata_version="2.4", license_file="LICENSE")
     response = upload(dist, token, fields=fields)
     assert_refused(
-        response, 400,
+        response,
+        400,
         "License-File LICENSE does not exist in distribution file samplepkg-1.0-py3-none-any.whl at samplepkg-1.0.dist-info/licenses/LICENSE",
     )
     licensed = builders.wheel(
-        "samplepkg", "1.0", meta=meta, extra_members={"samplepkg-1.0.dist-info/licenses/LICENSE": b"MIT\n"}
+        "samplepkg",
+        "1.0",
+        meta=meta,
+        extra_members={"samplepkg-1.0.dist-info/licenses/LICENSE": b"MIT\n"},
     )
-    assert upload(licensed, token, fields=licensed.form(metadata_version="2.4", license_file="LICENSE")).status_code == 200
+    assert (
+        upload(
+            licensed, token, fields=licensed.form(metadata_version="2.4", license_file="LICENSE")
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.django_db
@@ -628,7 +644,9 @@ def test_release_keeps_the_version_as_typed(upload: Any, token: str, client: Any
 
 
 def test_metadata_with_a_nul_character_is_refused(upload: Any, token: str) -> None:
-    meta = builders.metadata_text("samplepkg", "1.0").replace("A test project", "A test\x00project", 1)
+    meta = builders.metadata_text("samplepkg", "1.0").replace(
+        "A test project", "A test\x00project", 1
+    )
     dist = builders.wheel("samplepkg", "1.0", meta=meta)
     response = upload(dist, token, fields=dist.form(summary=None))
     assert_refused(response, 400, "The metadata inside the file contains a NUL character.")

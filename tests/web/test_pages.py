@@ -123,9 +123,7 @@ def test_project_page_shows_files_with_hashes_and_size(client: Client, world: Wo
     assert f'href="/packages/{f.storage_key}"' in body
 
 
-def test_install_command_uses_the_request_host(
-    client: Client, world: World, settings: Any
-) -> None:
+def test_install_command_uses_the_request_host(client: Client, world: World, settings: Any) -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "index.example.org"]
     body = text(client.get("/project/demo-pkg/", HTTP_HOST="index.example.org"))
     assert "pip install --index-url http://index.example.org/simple/ demo-pkg==1.0" in body

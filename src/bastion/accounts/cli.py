@@ -62,9 +62,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
         uri = mfa.provisioning_uri(user, secret)
     if args.json:
         print(
-            json.dumps(
-                {"id": user.pk, "name": user.username, "admin": args.admin, "totp_uri": uri}
-            )
+            json.dumps({"id": user.pk, "name": user.username, "admin": args.admin, "totp_uri": uri})
         )
     else:
         print(f"created user {user.username}")

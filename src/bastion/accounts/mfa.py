@@ -293,4 +293,3 @@ def reset_two_factor(user: User, *, operator: str) -> int:
         "projects.",
     )
     return removed
-

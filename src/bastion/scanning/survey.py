@@ -21,9 +21,7 @@ def _matches(name: str, module: str) -> bool:
     return name == module or name.startswith(module + ".")
 
 
-def survey_archive(
-    source: str | os.PathLike[str] | BinaryIO, module: str
-) -> dict[str, set[str]]:
+def survey_archive(source: str | os.PathLike[str] | BinaryIO, module: str) -> dict[str, set[str]]:
     """Return ``{module_or_submodule: {functions called}}`` for one archive.
 
     A module that is imported but none of whose functions are called maps to an empty set.
@@ -36,7 +34,10 @@ def survey_archive(
         return found
     with archive:
         for member, data in archive.iter_files(DEFAULT_CONFIG.max_python_bytes):
-            if not member.name.endswith((".py", ".pyw")) or module.split(".")[0].encode() not in data:
+            if (
+                not member.name.endswith((".py", ".pyw"))
+                or module.split(".")[0].encode() not in data
+            ):
                 continue
             facts = analyse(data, member.name)
             for imported in facts.imports:
@@ -59,8 +60,10 @@ def run_survey(module: str, *, as_json: bool, state: str = "published") -> int:
     from bastion.storage import get_storage
 
     storage = get_storage()
-    files = File.objects.filter(state=state).select_related("release__project").order_by(
-        "release__project__normalized_name", "filename"
+    files = (
+        File.objects.filter(state=state)
+        .select_related("release__project")
+        .order_by("release__project__normalized_name", "filename")
     )
     rows: list[dict[str, Any]] = []
     modules: dict[str, list[str]]

@@ -62,7 +62,10 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     if not decision:
         print(f"error: {decision.reason}", file=sys.stderr)
         if lacks_required_second_factor(user):
-            print("hint: users made with `bastion user create --with-totp` have TOTP.", file=sys.stderr)
+            print(
+                "hint: users made with `bastion user create --with-totp` have TOTP.",
+                file=sys.stderr,
+            )
         return 2
     try:
         expires = timezone.now() + parse_duration(args.expires) if args.expires else None

@@ -19,7 +19,9 @@ STEAL = ("browser", "discord-token", "wallet", "clipper")
 DESTINATIONS = ("webhook", "url-oob", "url-paste", "url-tunnel", "url-ip")
 ACTIVE_ROLES = ("setup", "init", "pth")
 # forks on a public code host are the usual, if unwelcome, reason for a URL dependency
-CODE_HOSTS = re.compile(r"://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeload\.github\.com)/")
+CODE_HOSTS = re.compile(
+    r"://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeload\.github\.com)/"
+)
 WHEN = {
     "setup": "at install time (setup.py)",
     "init": "on import",
@@ -62,143 +64,260 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
 
     # --- code that builds code ---------------------------------------------------------------
     if f.has("exec-remote"):
-        add("exec-downloaded-code", H,
-            f"Downloads code and executes it {when}.", "exec-remote")
+        add("exec-downloaded-code", H, f"Downloads code and executes it {when}.", "exec-remote")
     if f.has("exec-decoded"):
-        add("exec-obfuscated-code", H,
+        add(
+            "exec-obfuscated-code",
+            H,
             f"Decodes hidden data (base64, zlib, marshal, encryption...) and executes it {when}.",
-            "exec-decoded")
+            "exec-decoded",
+        )
     elif active and f.has("exec") and f.has("decode"):
-        add("exec-obfuscated-code", H,
-            f"Decodes data and executes dynamically built code {when}.", "exec", "decode")
+        add(
+            "exec-obfuscated-code",
+            H,
+            f"Decodes data and executes dynamically built code {when}.",
+            "exec",
+            "decode",
+        )
     elif role == "setup" and f.has("exec"):
         add("dynamic-exec", M, f"Executes code built at run time {when}.", "exec")
     elif active and f.has("exec"):
         add("dynamic-exec", L, f"Executes code built at run time {when}.", "exec")
     if f.has("encoded-url") and (active or net):
-        add("encoded-url", H if active and f.has("net", "proc", "exec") else M,
-            f"Hides a web address in encoded data {when}.", "encoded-url")
+        add(
+            "encoded-url",
+            H if active and f.has("net", "proc", "exec") else M,
+            f"Hides a web address in encoded data {when}.",
+            "encoded-url",
+        )
     if f.has("hidden-code"):
-        add("code-hidden-by-whitespace", H,
-            "Hides code far to the right of a line, past what an editor shows.", "hidden-code")
+        add(
+            "code-hidden-by-whitespace",
+            H,
+            "Hides code far to the right of a line, past what an editor shows.",
+            "hidden-code",
+        )
     if f.has("embedded-exe"):
-        add("embedded-executable", H,
+        add(
+            "embedded-executable",
+            H,
             "Carries a Windows or Linux executable encoded as text inside Python code.",
-            "embedded-exe")
+            "embedded-exe",
+        )
 
     # --- obfuscation ---------------------------------------------------------------------------
     runs_code = f.has("exec", "exec-decoded", "exec-remote")
     if f.has("obf-names"):
         # setup.py has nothing to hide from the person installing the package
-        add("obfuscated-identifiers",
+        add(
+            "obfuscated-identifiers",
             H if runs_code or role == "setup" or (active and f.has("decode")) else M,
             "Most names in this file are machine-generated look-alikes (lIlI1, _0x1f...), "
-            "the mark of an obfuscator" + (" combined with dynamic execution." if runs_code else "."),
-            "obf-names")
+            "the mark of an obfuscator"
+            + (" combined with dynamic execution." if runs_code else "."),
+            "obf-names",
+        )
     if f.has("blob"):
         if runs_code or (active and (f.has("decode") or f.has("proc"))):
-            add("encoded-payload", H,
+            add(
+                "encoded-payload",
+                H,
                 f"Carries a large high-entropy blob and decodes or executes it {when}.",
-                "blob", "exec", "decode")
+                "blob",
+                "exec",
+                "decode",
+            )
         else:
             add("high-entropy-blob", L, "Carries a large high-entropy string literal.", "blob")
     if f.has("pyarmor"):
-        add("pyarmor-protected", H if role == "setup" else M,
-            f"Code protected with PyArmor cannot be reviewed; it runs {when}.", "pyarmor")
+        add(
+            "pyarmor-protected",
+            H if role == "setup" else M,
+            f"Code protected with PyArmor cannot be reviewed; it runs {when}.",
+            "pyarmor",
+        )
 
     # --- install time, import time, interpreter start -----------------------------------------
     if active:
         if net and f.has("proc", "exec", "exec-decoded", "write", "chmod", "decode"):
-            add("download-and-execute" if f.has("proc", "exec", "exec-decoded", "chmod")
+            add(
+                "download-and-execute"
+                if f.has("proc", "exec", "exec-decoded", "chmod")
                 else "network-and-write",
-                H, f"Talks to the network and runs or writes what it gets {when}.", "net")
+                H,
+                f"Talks to the network and runs or writes what it gets {when}.",
+                "net",
+            )
         if net and (f.has("recon", "env-secret", "env-dump", "creds") or steal):
-            add("exfiltration", H,
+            add(
+                "exfiltration",
+                H,
                 f"Collects information about the machine or its secrets and sends it {when}.",
-                "env-dump", "env-secret", "recon", "creds", *STEAL, "net")
+                "env-dump",
+                "env-secret",
+                "recon",
+                "creds",
+                *STEAL,
+                "net",
+            )
         if net and not out and role == "setup":
-            add("setup-network", H, "setup.py talks to the network while the package installs.",
-                "net")
+            add(
+                "setup-network",
+                H,
+                "setup.py talks to the network while the package installs.",
+                "net",
+            )
         elif net and not out:
             add("network-on-start", M, f"Talks to the network {when}.", "net")
         if dest and (net or f.has("proc", "exec", "exec-decoded")):
-            add("suspicious-destination", H,
+            add(
+                "suspicious-destination",
+                H,
                 f"Sends to or fetches from a throw-away destination (webhook, paste site, tunnel, "
-                f"raw IP) {when}.", *DESTINATIONS)
+                f"raw IP) {when}.",
+                *DESTINATIONS,
+            )
         elif dest:
             add("suspicious-url", M, f"Names a throw-away destination {when}.", *DESTINATIONS)
         if f.has("proc-shell", "shell-download", "revshell"):
-            add("shell-dropper", H,
+            add(
+                "shell-dropper",
+                H,
                 f"Runs a shell or PowerShell command that downloads, unpacks or opens a shell "
-                f"{when}.", "proc-shell", "shell-download", "revshell")
+                f"{when}.",
+                "proc-shell",
+                "shell-download",
+                "revshell",
+            )
         if f.has("proc") and (
             f.has("embedded-exe", "script-payload", "proc-hidden")
             or (role == "setup" and f.has("decode", "recon"))
         ):
-            add("hidden-process", H,
+            add(
+                "hidden-process",
+                H,
                 f"Starts a hidden or decoded program {when}.",
-                "proc-hidden", "script-payload", "decode", "proc")
+                "proc-hidden",
+                "script-payload",
+                "decode",
+                "proc",
+            )
         if role == "init" and f.has("proc-toplevel-shell"):
-            add("shell-on-import", H,
+            add(
+                "shell-on-import",
+                H,
                 "The package's module body runs a shell pipeline or redirection as soon as it "
-                "is imported.", "proc-toplevel-shell")
+                "is imported.",
+                "proc-toplevel-shell",
+            )
         if f.has("proc-decoded"):
-            add("decoded-command", H,
+            add(
+                "decoded-command",
+                H,
                 f"Runs a command that is hidden in encoded or encrypted data {when}.",
-                "proc-decoded")
+                "proc-decoded",
+            )
         if f.has("persistence") and f.has("proc", "write"):
-            add("persistence", H, f"Installs itself to start with the system {when}.",
-                "persistence")
+            add(
+                "persistence", H, f"Installs itself to start with the system {when}.", "persistence"
+            )
         if f.has("anti-analysis") and f.has("proc", "net"):
-            add("anti-analysis", H, f"Checks for sandboxes or analysis tools {when}.",
-                "anti-analysis")
+            add(
+                "anti-analysis",
+                H,
+                f"Checks for sandboxes or analysis tools {when}.",
+                "anti-analysis",
+            )
         if f.has("proc") and not out:
-            add("runs-process", L if role == "setup" else M,
-                f"Starts another program {when}.", "proc")
-        if steal and (net or dest or f.has("exec-remote") or (
-            role == "setup" and f.has("discord-token", "wallet")
-        )):
+            add(
+                "runs-process",
+                L if role == "setup" else M,
+                f"Starts another program {when}.",
+                "proc",
+            )
+        if steal and (
+            net
+            or dest
+            or f.has("exec-remote")
+            or (role == "setup" and f.has("discord-token", "wallet"))
+        ):
             # install-time code has no business with chat-app tokens or wallets at all
-            add("credential-theft", H,
-                f"Reads browser, wallet or chat-app secrets and can send them {when}.", *STEAL)
+            add(
+                "credential-theft",
+                H,
+                f"Reads browser, wallet or chat-app secrets and can send them {when}.",
+                *STEAL,
+            )
         elif steal:
-            add("credential-access", L if f.has("browser") and not f.has(
-                "discord-token", "wallet") else M,
-                f"Reads browser, wallet or chat-app secrets {when}.", *STEAL)
+            add(
+                "credential-access",
+                L if f.has("browser") and not f.has("discord-token", "wallet") else M,
+                f"Reads browser, wallet or chat-app secrets {when}.",
+                *STEAL,
+            )
         elif f.has("creds") and role != "setup":
             add("credential-access", M, f"Reads credential files {when}.", "creds")
     else:
         # library modules (and, downgraded, tests/docs)
         if steal and (dest or (net and f.has("discord-token", "wallet", "clipper"))):
-            add("credential-theft", H,
+            add(
+                "credential-theft",
+                H,
                 "Reads browser, wallet or chat-app secrets and has a way to send them.",
-                *STEAL, *DESTINATIONS, "net")
+                *STEAL,
+                *DESTINATIONS,
+                "net",
+            )
         elif steal:
-            add("credential-access", L if f.has("browser") and not f.has("discord-token",
-                                                                          "wallet") else M,
-                "Reads browser, wallet or chat-app secrets.", *STEAL)
+            add(
+                "credential-access",
+                L if f.has("browser") and not f.has("discord-token", "wallet") else M,
+                "Reads browser, wallet or chat-app secrets.",
+                *STEAL,
+            )
         if f.has("creds") and net and f.has("env-dump", "recon") and dest:
             add("exfiltration", H, "Collects credentials and sends them away.", "creds", "net")
         if net and f.has("proc", "chmod") and f.has("write"):
             if dest or f.has("shell-download", "persistence", "encoded-url"):
                 # an installer has no reason to hide where it downloads from
-                add("dropper", H,
+                add(
+                    "dropper",
+                    H,
                     "Downloads a program to disk and starts it, hidden or from a throw-away "
-                    "or encoded address.", "net", *DESTINATIONS, "encoded-url", "proc-hidden")
+                    "or encoded address.",
+                    "net",
+                    *DESTINATIONS,
+                    "encoded-url",
+                    "proc-hidden",
+                )
             else:
-                add("download-and-run", L,
+                add(
+                    "download-and-run",
+                    L,
                     "Downloads files and starts programs (normal for installers of tools such as "
-                    "drivers or tunnels).", "net", "proc")
+                    "drivers or tunnels).",
+                    "net",
+                    "proc",
+                )
         if dest and net and f.has("recon", "env-dump", "env-secret"):
-            add("exfiltration", H,
+            add(
+                "exfiltration",
+                H,
                 "Collects information about the machine and sends it to a throw-away address.",
-                *DESTINATIONS, "recon", "env-dump")
+                *DESTINATIONS,
+                "recon",
+                "env-dump",
+            )
         if f.has("revshell") and f.has("proc", "net"):
             add("reverse-shell", H, "Opens a reverse shell.", "revshell")
         if f.has("shell-download") and f.has("proc"):
-            add("shell-dropper", M,
+            add(
+                "shell-dropper",
+                M,
                 "Builds a shell or PowerShell command that downloads and runs something.",
-                "shell-download")
+                "shell-download",
+            )
         if f.has("persistence") and f.has("proc", "write") and (net or dest):
             add("persistence", H, "Installs itself to start with the system.", "persistence")
         if f.has("anti-analysis") and (net or dest) and f.has("proc"):
@@ -208,41 +327,68 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
     # pip run by the package itself, or dependencies that name a web address: what gets
     # installed is decided by whoever controls that address, not by the index
     if f.has("pip-install-url") and role != "test":
-        add("installs-from-url", H if active else M,
+        add(
+            "installs-from-url",
+            H if active else M,
             f"Runs pip to install a package from a web address, a git repository or another "
-            f"index {when}.", "pip-install-url")
+            f"index {when}.",
+            "pip-install-url",
+        )
     elif f.has("pip-install") and active:
-        add("pip-install", M,
+        add(
+            "pip-install",
+            M,
             f"Runs pip to install other packages {when}, outside the dependency resolver.",
-            "pip-install")
+            "pip-install",
+        )
     if role == "setup" and f.has("direct-url-dependency"):
         w = f.where("direct-url-dependency")
-        add("direct-url-dependency", M if w and CODE_HOSTS.search(w.detail) else H,
+        add(
+            "direct-url-dependency",
+            M if w and CODE_HOSTS.search(w.detail) else H,
             "Declares a dependency fetched from a web address instead of the index.",
-            "direct-url-dependency")
+            "direct-url-dependency",
+        )
     if role == "setup" and f.has("dependency-link"):
-        add("dependency-links", M,
+        add(
+            "dependency-links",
+            M,
             "Points installers at a download location outside the index (dependency_links).",
-            "dependency-link")
+            "dependency-link",
+        )
 
     # --- behaviours that are theft wherever the code sits ----------------------------------
     if f.has("key-to-host"):
         # a wallet's private key or seed phrase never needs to leave the machine
-        add("key-exfiltration", H,
+        add(
+            "key-exfiltration",
+            H,
             "Sends a private key or seed phrase passed in by the caller to a web address "
-            "written in the code.", "key-to-host")
+            "written in the code.",
+            "key-to-host",
+        )
     if f.has("identity-beacon"):
         # not downgraded for tests: a beacon shipped inside the package is still shipped
         w = f.where("identity-beacon")
-        out.append(Finding(
-            "identity-beacon", H,
-            "Runs a shell command that sends the user name or host name of the machine to a "
-            "remote address.", f.path, w.line if w else None,
-            (f.excerpt(w.line) if w else None) or (w.detail[:160] if w else None)))
+        out.append(
+            Finding(
+                "identity-beacon",
+                H,
+                "Runs a shell command that sends the user name or host name of the machine to a "
+                "remote address.",
+                f.path,
+                w.line if w else None,
+                (f.excerpt(w.line) if w else None) or (w.detail[:160] if w else None),
+            )
+        )
 
     # hard-coded chat-service credentials are a destination no library needs
     if f.has("webhook"):
-        add("hardcoded-webhook", H if f.filetype in ("python", "pth") else M,
+        add(
+            "hardcoded-webhook",
+            H if f.filetype in ("python", "pth") else M,
             "Contains a Discord webhook or Telegram bot token: a ready-made channel to send "
-            "stolen data.", "webhook")
+            "stolen data.",
+            "webhook",
+        )
     return out

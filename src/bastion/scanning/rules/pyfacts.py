@@ -16,58 +16,150 @@ from dataclasses import dataclass, field
 
 NET_CALLS = frozenset(
     {
-        "urllib.request.urlopen", "urllib.request.urlretrieve", "urllib.request.Request",
-        "urllib.request.build_opener", "urllib.urlopen", "urllib.urlretrieve",
-        "urllib2.urlopen", "urllib2.Request", "urllib.request.install_opener",
-        "requests.get", "requests.post", "requests.put", "requests.patch", "requests.request",
-        "requests.head", "requests.Session", "requests.session", "requests.delete",
-        "httpx.get", "httpx.post", "httpx.Client", "httpx.AsyncClient", "httpx.stream",
-        "http.client.HTTPConnection", "http.client.HTTPSConnection",
-        "httplib.HTTPConnection", "httplib.HTTPSConnection",
-        "socket.socket", "socket.create_connection", "socket.gethostbyname",
-        "socket.getaddrinfo", "aiohttp.ClientSession", "aiohttp.request",
-        "urllib3.PoolManager", "urllib3.request", "ftplib.FTP", "smtplib.SMTP",
-        "smtplib.SMTP_SSL", "telnetlib.Telnet", "pycurl.Curl", "websocket.create_connection",
-        "websocket.WebSocketApp", "websockets.connect", "dns.resolver.resolve",
-        "dns.resolver.query", "telebot.TeleBot", "discord_webhook.DiscordWebhook",
-        "dhooks.Webhook", "paramiko.SSHClient", "wget.download",
+        "urllib.request.urlopen",
+        "urllib.request.urlretrieve",
+        "urllib.request.Request",
+        "urllib.request.build_opener",
+        "urllib.urlopen",
+        "urllib.urlretrieve",
+        "urllib2.urlopen",
+        "urllib2.Request",
+        "urllib.request.install_opener",
+        "requests.get",
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.request",
+        "requests.head",
+        "requests.Session",
+        "requests.session",
+        "requests.delete",
+        "httpx.get",
+        "httpx.post",
+        "httpx.Client",
+        "httpx.AsyncClient",
+        "httpx.stream",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "httplib.HTTPConnection",
+        "httplib.HTTPSConnection",
+        "socket.socket",
+        "socket.create_connection",
+        "socket.gethostbyname",
+        "socket.getaddrinfo",
+        "aiohttp.ClientSession",
+        "aiohttp.request",
+        "urllib3.PoolManager",
+        "urllib3.request",
+        "ftplib.FTP",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "telnetlib.Telnet",
+        "pycurl.Curl",
+        "websocket.create_connection",
+        "websocket.WebSocketApp",
+        "websockets.connect",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "telebot.TeleBot",
+        "discord_webhook.DiscordWebhook",
+        "dhooks.Webhook",
+        "paramiko.SSHClient",
+        "wget.download",
     }
 )
 PROC_CALLS = frozenset(
     {
-        "subprocess.Popen", "subprocess.call", "subprocess.run", "subprocess.check_call",
-        "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
-        "os.system", "os.popen", "os.startfile", "os.execv", "os.execve", "os.execl",
-        "os.execle", "os.execlp", "os.execvp", "os.execvpe", "os.spawnl", "os.spawnv",
-        "os.spawnve", "os.spawnlp", "os.posix_spawn", "os.posix_spawnp", "pty.spawn",
-        "commands.getoutput", "commands.getstatusoutput", "asyncio.create_subprocess_shell",
-        "asyncio.create_subprocess_exec", "win32api.ShellExecute", "win32process.CreateProcess",
-        "ctypes.windll.shell32.ShellExecuteW", "webbrowser.open", "multiprocessing.Process",
+        "subprocess.Popen",
+        "subprocess.call",
+        "subprocess.run",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
+        "os.popen",
+        "os.startfile",
+        "os.execv",
+        "os.execve",
+        "os.execl",
+        "os.execle",
+        "os.execlp",
+        "os.execvp",
+        "os.execvpe",
+        "os.spawnl",
+        "os.spawnv",
+        "os.spawnve",
+        "os.spawnlp",
+        "os.posix_spawn",
+        "os.posix_spawnp",
+        "pty.spawn",
+        "commands.getoutput",
+        "commands.getstatusoutput",
+        "asyncio.create_subprocess_shell",
+        "asyncio.create_subprocess_exec",
+        "win32api.ShellExecute",
+        "win32process.CreateProcess",
+        "ctypes.windll.shell32.ShellExecuteW",
+        "webbrowser.open",
+        "multiprocessing.Process",
     }
 )
 EXEC_CALLS = frozenset(
     {
-        "exec", "eval", "execfile", "builtins.exec", "builtins.eval", "__builtin__.exec",
-        "runpy.run_path", "runpy.run_module",
+        "exec",
+        "eval",
+        "execfile",
+        "builtins.exec",
+        "builtins.eval",
+        "__builtin__.exec",
+        "runpy.run_path",
+        "runpy.run_module",
     }
 )
 DECODE_CALLS = frozenset(
     {
-        "base64.b64decode", "base64.b32decode", "base64.b16decode", "base64.b85decode",
-        "base64.a85decode", "base64.decodebytes", "base64.decodestring",
-        "base64.urlsafe_b64decode", "base64.standard_b64decode", "zlib.decompress",
-        "gzip.decompress", "bz2.decompress", "lzma.decompress", "marshal.loads",
-        "codecs.decode", "binascii.unhexlify", "binascii.a2b_base64", "binascii.a2b_hex",
-        "bytes.fromhex", "bytearray.fromhex", "pickle.loads", "cloudpickle.loads",
-        "dill.loads", "zlib.decompressobj", "lzma.LZMADecompressor",
-        "cryptography.fernet.Fernet", "Crypto.Cipher.AES.new", "pyaes.AESModeOfOperationCTR",
+        "base64.b64decode",
+        "base64.b32decode",
+        "base64.b16decode",
+        "base64.b85decode",
+        "base64.a85decode",
+        "base64.decodebytes",
+        "base64.decodestring",
+        "base64.urlsafe_b64decode",
+        "base64.standard_b64decode",
+        "zlib.decompress",
+        "gzip.decompress",
+        "bz2.decompress",
+        "lzma.decompress",
+        "marshal.loads",
+        "codecs.decode",
+        "binascii.unhexlify",
+        "binascii.a2b_base64",
+        "binascii.a2b_hex",
+        "bytes.fromhex",
+        "bytearray.fromhex",
+        "pickle.loads",
+        "cloudpickle.loads",
+        "dill.loads",
+        "zlib.decompressobj",
+        "lzma.LZMADecompressor",
+        "cryptography.fernet.Fernet",
+        "Crypto.Cipher.AES.new",
+        "pyaes.AESModeOfOperationCTR",
     }
 )
 COMPILE_CALLS = frozenset({"compile", "builtins.compile"})
 RECON_CALLS = frozenset(
     {
-        "socket.gethostname", "platform.node", "platform.uname", "getpass.getuser",
-        "os.getlogin", "uuid.getnode", "socket.getfqdn", "pwd.getpwuid",
+        "socket.gethostname",
+        "platform.node",
+        "platform.uname",
+        "getpass.getuser",
+        "os.getlogin",
+        "uuid.getnode",
+        "socket.getfqdn",
+        "pwd.getpwuid",
     }
 )
 WRITE_MODES = re.compile(r"[wax]")
@@ -103,10 +195,16 @@ DIRECT_REFERENCE = re.compile(r"^[\w.\-\[\], ]+@\s*\S+://|^(?:git\+)?(?:https?|f
 # Calls that turn a file into a module (its code runs when it is loaded).
 MODULE_LOADERS = frozenset(
     {
-        "zipimport.zipimporter", "importlib.machinery.SourcelessFileLoader",
-        "importlib.machinery.SourceFileLoader", "importlib.machinery.ExtensionFileLoader",
-        "importlib.util.spec_from_file_location", "imp.load_source", "imp.load_compiled",
-        "imp.load_module", "imp.load_dynamic", "runpy.run_path",
+        "zipimport.zipimporter",
+        "importlib.machinery.SourcelessFileLoader",
+        "importlib.machinery.SourceFileLoader",
+        "importlib.machinery.ExtensionFileLoader",
+        "importlib.util.spec_from_file_location",
+        "imp.load_source",
+        "imp.load_compiled",
+        "imp.load_module",
+        "imp.load_dynamic",
+        "runpy.run_path",
     }
 )
 # What a module legitimately loads from: source, archives of modules, extensions.
@@ -124,7 +222,6 @@ def is_obfuscated_name(name: str) -> bool:
         return True
     # 40+ letters with the case flipping all the time (CamelCase flips once per word)
     return len(name) >= 40 and name.isalpha() and len(CASE_FLIP.findall(name)) >= len(name) // 3
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,16 +363,24 @@ class _Analyser(ast.NodeVisitor):
     def is_decoding(self, node: ast.AST) -> str | None:
         """Return a description when ``node`` computes data by decoding something."""
         for call in ast.walk(node):
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                    and call.func.attr == "join" and call.args):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "join"
+                and call.args
+            ):
                 continue
             arg = call.args[0]
-            if isinstance(arg, ast.Call) and self.qualname(arg.func) == "map" and arg.args and (
-                self.qualname(arg.args[0]) in ("chr", "ord")
+            if (
+                isinstance(arg, ast.Call)
+                and self.qualname(arg.func) == "map"
+                and arg.args
+                and (self.qualname(arg.args[0]) in ("chr", "ord"))
             ):
                 return "chr-map-join"
             if isinstance(arg, (ast.ListComp, ast.GeneratorExp)) and any(
-                isinstance(g.iter, ast.Constant) and isinstance(g.iter.value, str)
+                isinstance(g.iter, ast.Constant)
+                and isinstance(g.iter.value, str)
                 and len(g.iter.value) >= 40
                 for g in arg.generators
             ):
@@ -290,11 +395,14 @@ class _Analyser(ast.NodeVisitor):
                 return q
             if q == "chr" and any(
                 isinstance(b, ast.BinOp) and isinstance(b.op, ast.BitXor)
-                for a in call.args for b in ast.walk(a)
+                for a in call.args
+                for b in ast.walk(a)
             ):
                 return "xor"
-            if q.endswith(".join") and call.args and isinstance(
-                call.args[0], (ast.ListComp, ast.GeneratorExp)
+            if (
+                q.endswith(".join")
+                and call.args
+                and isinstance(call.args[0], (ast.ListComp, ast.GeneratorExp))
             ):
                 gen = call.args[0]
                 if any(
@@ -328,9 +436,10 @@ class _Analyser(ast.NodeVisitor):
 
     def is_remote(self, node: ast.AST) -> str | None:
         for q, _call in self.subtree_calls(node):
-            if q in NET_CALLS or (q.endswith((".urlopen", ".read", ".text", ".content")) and (
-                q.split(".")[0] in ("requests", "urllib", "urllib2", "httpx", "urllib3")
-            )):
+            if q in NET_CALLS or (
+                q.endswith((".urlopen", ".read", ".text", ".content"))
+                and (q.split(".")[0] in ("requests", "urllib", "urllib2", "httpx", "urllib3"))
+            ):
                 return q
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and sub.id in self.remote:
@@ -366,9 +475,13 @@ class _Analyser(ast.NodeVisitor):
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
             inner = self.static_value(node.value, budget - 1)
             sl = node.slice
-            if inner is not None and sl.lower is None and sl.upper is None and isinstance(
-                sl.step, ast.UnaryOp
-            ) and isinstance(sl.step.op, ast.USub):
+            if (
+                inner is not None
+                and sl.lower is None
+                and sl.upper is None
+                and isinstance(sl.step, ast.UnaryOp)
+                and isinstance(sl.step.op, ast.USub)
+            ):
                 return inner[::-1]
             return None
         if not isinstance(node, ast.Call):
@@ -385,8 +498,10 @@ class _Analyser(ast.NodeVisitor):
                 if isinstance(inner, bytes) and node.func.attr == "decode":
                     if enc in ("rot13", "rot_13"):
                         return None
-                    return inner.decode(enc if enc in ("utf-8", "utf8", "ascii", "latin-1",
-                                                       "latin1") else "utf-8", "replace")
+                    return inner.decode(
+                        enc if enc in ("utf-8", "utf8", "ascii", "latin-1", "latin1") else "utf-8",
+                        "replace",
+                    )
                 if isinstance(inner, str) and node.func.attr == "encode":
                     return inner.encode("utf-8", "replace")
                 if isinstance(inner, str) and node.func.attr == "decode":
@@ -402,8 +517,13 @@ class _Analyser(ast.NodeVisitor):
         raw = arg.encode("latin-1", "replace") if isinstance(arg, str) else arg
         last = q.rsplit(".", 1)[-1]
         try:
-            if last in ("b64decode", "standard_b64decode", "decodebytes", "decodestring",
-                        "a2b_base64"):
+            if last in (
+                "b64decode",
+                "standard_b64decode",
+                "decodebytes",
+                "decodestring",
+                "a2b_base64",
+            ):
                 return base64.b64decode(raw + b"=" * (-len(raw.strip()) % 4))
             if last == "urlsafe_b64decode":
                 return base64.urlsafe_b64decode(raw + b"=" * (-len(raw.strip()) % 4))
@@ -422,7 +542,8 @@ class _Analyser(ast.NodeVisitor):
             if q == "codecs.decode" and len(node.args) > 1:
                 codec = node.args[1]
                 if isinstance(codec, ast.Constant) and str(codec.value).lower() in (
-                    "rot13", "rot_13"
+                    "rot13",
+                    "rot_13",
                 ):
                     text = arg if isinstance(arg, str) else arg.decode("latin-1")
                     return codecs.decode(text, "rot13")
@@ -488,8 +609,19 @@ class _Analyser(ast.NodeVisitor):
         for base in node.bases:
             q = self.qualname(base) or ""
             last = q.rsplit(".", 1)[-1]
-            if last in ("install", "develop", "egg_info", "build_py", "bdist_egg", "sdist",
-                        "build", "install_lib", "install_scripts", "bdist_wheel", "easy_install"):
+            if last in (
+                "install",
+                "develop",
+                "egg_info",
+                "build_py",
+                "bdist_egg",
+                "sdist",
+                "build",
+                "install_lib",
+                "install_scripts",
+                "bdist_wheel",
+                "easy_install",
+            ):
                 self.install_classes.add(node.name)
                 self.out.install_overrides.append((node.name, node.lineno))
         if node.name in self.install_classes:
@@ -515,8 +647,12 @@ class _Analyser(ast.NodeVisitor):
         return " ".join(parts)
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(
-            node.value, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Tuple, ast.List)
+        if (
+            len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(
+                node.value, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Tuple, ast.List)
+            )
         ):
             text = self.text_parts(node.value)
             if text:
@@ -526,9 +662,7 @@ class _Analyser(ast.NodeVisitor):
             if value is not None and len(value) <= MAX_DECODED:
                 self.consts[node.targets[0].id] = value
         secret = self._secret_names()
-        if secret and any(
-            isinstance(n, ast.Name) and n.id in secret for n in ast.walk(node.value)
-        ):
+        if secret and any(isinstance(n, ast.Name) and n.id in secret for n in ast.walk(node.value)):
             for t in node.targets:
                 for n in ast.walk(t):
                     if isinstance(n, ast.Name):
@@ -555,8 +689,10 @@ class _Analyser(ast.NodeVisitor):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         # text built piece by piece in a loop: out += chr(ord(c) ^ ord(k))
-        if isinstance(node.target, ast.Name) and self._may_carry_data(node.value) and (
-            self.is_decoding(node.value)
+        if (
+            isinstance(node.target, ast.Name)
+            and self._may_carry_data(node.value)
+            and (self.is_decoding(node.value))
         ):
             self.tainted.add(node.target.id)
         self.generic_visit(node)
@@ -569,9 +705,11 @@ class _Analyser(ast.NodeVisitor):
                 return True
             if isinstance(sub, ast.Name) and sub.id in known:
                 return True
-            if isinstance(sub, ast.Constant) and isinstance(sub.value, (str, bytes)) and len(
-                sub.value
-            ) > 300:
+            if (
+                isinstance(sub, ast.Constant)
+                and isinstance(sub.value, (str, bytes))
+                and len(sub.value) > 300
+            ):
                 return True
         return False
 
@@ -612,8 +750,15 @@ class _Analyser(ast.NodeVisitor):
 
     def classify_call(self, q: str, node: ast.Call) -> None:
         root = q.split(".", 1)[0]
-        if q in NET_CALLS or (root in ("requests", "httpx") and q.count(".") == 1
-                              and q.split(".")[1] in ("get", "post", "put")) or (root in ("socket",) and q.endswith((".connect", ".send", ".sendall"))):
+        if (
+            q in NET_CALLS
+            or (
+                root in ("requests", "httpx")
+                and q.count(".") == 1
+                and q.split(".")[1] in ("get", "post", "put")
+            )
+            or (root in ("socket",) and q.endswith((".connect", ".send", ".sendall")))
+        ):
             self.add("net", node, q)
             self._key_to_host(q, node)
         if q in PROC_CALLS or q in PIP_CALLS:
@@ -624,21 +769,30 @@ class _Analyser(ast.NodeVisitor):
             self.add("proc", node, q)
             if self.in_install_class:
                 self.add("install-hook-proc", node, q)
-            cmd = node.args[0] if node.args else next(
-                (k.value for k in node.keywords if k.arg in ("args", "command", "cmd")), None)
-            how = self.is_decoding(cmd) if cmd is not None and not (
-                isinstance(cmd, ast.Constant)) else None
+            cmd = (
+                node.args[0]
+                if node.args
+                else next(
+                    (k.value for k in node.keywords if k.arg in ("args", "command", "cmd")), None
+                )
+            )
+            how = (
+                self.is_decoding(cmd)
+                if cmd is not None and not (isinstance(cmd, ast.Constant))
+                else None
+            )
             if how:
                 self.add("proc-decoded", node, f"{q}({how})")
-            if not self.key_names and isinstance(cmd, ast.Constant) and isinstance(
-                cmd.value, str
-            ) and re.search(r"[>|;`]|&&|\$\(", cmd.value):
+            if (
+                not self.key_names
+                and isinstance(cmd, ast.Constant)
+                and isinstance(cmd.value, str)
+                and re.search(r"[>|;`]|&&|\$\(", cmd.value)
+            ):
                 # a shell pipeline run by the module body itself, not by a function
                 self.add("proc-toplevel-shell", node, cmd.value[:120])
             for kw in node.keywords:
-                if kw.arg in ("creationflags", "startupinfo") or (
-                    kw.arg == "start_new_session"
-                ):
+                if kw.arg in ("creationflags", "startupinfo") or (kw.arg == "start_new_session"):
                     self.add("proc-hidden", node, q)
             for _node in [node]:
                 text = self.text_parts(node)
@@ -646,15 +800,40 @@ class _Analyser(ast.NodeVisitor):
                     low = text.lower()
                     if "socket" in low and ("dup2" in low or "subprocess" in low or "pty" in low):
                         self.add("revshell", node, text[:120])
-                    if any(k in low for k in ("curl ", "wget ", "powershell", "iwr ", "invoke-",
-                                              "certutil", "bitsadmin", "mshta", "/dev/tcp",
-                                              "| sh", "|sh", "| bash", "|bash", "chmod +x",
-                                              "base64 -d", "nohup ", "start /b", "-windowstyle",
-                                              "python -c", "python3 -c", "rundll32", "regsvr32",
-                                              "schtasks", "crontab")):
+                    if any(
+                        k in low
+                        for k in (
+                            "curl ",
+                            "wget ",
+                            "powershell",
+                            "iwr ",
+                            "invoke-",
+                            "certutil",
+                            "bitsadmin",
+                            "mshta",
+                            "/dev/tcp",
+                            "| sh",
+                            "|sh",
+                            "| bash",
+                            "|bash",
+                            "chmod +x",
+                            "base64 -d",
+                            "nohup ",
+                            "start /b",
+                            "-windowstyle",
+                            "python -c",
+                            "python3 -c",
+                            "rundll32",
+                            "regsvr32",
+                            "schtasks",
+                            "crontab",
+                        )
+                    ):
                         self.add("proc-shell", node, text[:120])
-                    if SHELL_IDENTITY.search(text) and SHELL_SENDER.search(text) and re.search(
-                        r"https?://|\b\d{1,3}(\.\d{1,3}){3}\b|\.[a-z]{2,}\b", text
+                    if (
+                        SHELL_IDENTITY.search(text)
+                        and SHELL_SENDER.search(text)
+                        and re.search(r"https?://|\b\d{1,3}(\.\d{1,3}){3}\b|\.[a-z]{2,}\b", text)
                     ):
                         self.add("identity-beacon", node, text[:120])
         loader = q.split("()", 1)[0]
@@ -663,8 +842,11 @@ class _Analyser(ast.NodeVisitor):
                 if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                     m = MODULE_FILE.search(sub.value.strip())
                     if m and m.group(2).lower() not in MODULE_FILE_EXTS:
-                        self.add("load-disguised-module", node,
-                                 sub.value.strip().rsplit("/", 1)[-1][:120])
+                        self.add(
+                            "load-disguised-module",
+                            node,
+                            sub.value.strip().rsplit("/", 1)[-1][:120],
+                        )
                         break
         if q in CHMOD_CALLS:
             self.add("chmod", node, q)
@@ -703,8 +885,13 @@ class _Analyser(ast.NodeVisitor):
             ):
                 self.add("write", node, f"open(mode={mode.value!r})")
         if q.endswith((".write_bytes", ".write_text")) or q in (
-            "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move",
-            "urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download",
+            "shutil.copy",
+            "shutil.copyfile",
+            "shutil.copy2",
+            "shutil.move",
+            "urllib.request.urlretrieve",
+            "urllib.urlretrieve",
+            "wget.download",
         ):
             self.add("write", node, q)
         if q in EXEC_CALLS or q in COMPILE_CALLS:
@@ -727,10 +914,16 @@ class _Analyser(ast.NodeVisitor):
         secret = self._secret_names()
         if not secret:
             return
-        url = node.args[0] if node.args else next(
-            (k.value for k in node.keywords if k.arg in ("url", "host", "address")), None)
-        if not (isinstance(url, ast.Constant) and isinstance(url.value, str)
-                and re.match(r"(https?|wss?)://[^/]*[a-zA-Z]", url.value)):
+        url = (
+            node.args[0]
+            if node.args
+            else next((k.value for k in node.keywords if k.arg in ("url", "host", "address")), None)
+        )
+        if not (
+            isinstance(url, ast.Constant)
+            and isinstance(url.value, str)
+            and re.match(r"(https?|wss?)://[^/]*[a-zA-Z]", url.value)
+        ):
             return
         rest = [*node.args[1:], *(k.value for k in node.keywords)]
         for arg in rest:
@@ -742,9 +935,11 @@ class _Analyser(ast.NodeVisitor):
     def _pip_install(self, q: str, node: ast.Call) -> None:
         """pip run by the code itself: another package installed outside the resolver."""
         words = [w for p in self.text_parts(node).split() for w in p.split()]
-        if "install" not in words or not (q in PIP_CALLS or any(
-            w in ("pip", "pip3") or w.endswith(("/pip", "/pip3")) for w in words
-        ) or ("-m" in words and "pip" in " ".join(words))):
+        if "install" not in words or not (
+            q in PIP_CALLS
+            or any(w in ("pip", "pip3") or w.endswith(("/pip", "/pip3")) for w in words)
+            or ("-m" in words and "pip" in " ".join(words))
+        ):
             return
         text = " ".join(words)
         source = OFF_INDEX.search(text)
@@ -756,8 +951,13 @@ class _Analyser(ast.NodeVisitor):
     def _dependency_sources(self, node: ast.Call) -> None:
         """setup(install_requires=[... @ https://...], dependency_links=[...])."""
         for kw in node.keywords:
-            if kw.arg not in ("install_requires", "setup_requires", "dependency_links",
-                              "extras_require", "tests_require"):
+            if kw.arg not in (
+                "install_requires",
+                "setup_requires",
+                "dependency_links",
+                "extras_require",
+                "tests_require",
+            ):
                 continue
             for sub in ast.walk(kw.value):
                 if not (isinstance(sub, ast.Constant) and isinstance(sub.value, str)):
@@ -792,8 +992,10 @@ def role_of(relpath: str, is_wheel: bool = False) -> str:
     if base == "setup.py" and len(parts) <= 2:
         return "setup"
     lowered = [p.lower() for p in parts[:-1]]
-    if any(p in TEST_DIRS for p in lowered) or base.startswith("test_") or base.endswith(
-        ("_test.py", "conftest.py")
+    if (
+        any(p in TEST_DIRS for p in lowered)
+        or base.startswith("test_")
+        or base.endswith(("_test.py", "conftest.py"))
     ):
         return "test"
     depth = len(parts) - (1 if parts[0] in ("src", "lib") else 0)
@@ -844,8 +1046,11 @@ def _aborts(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         fn = ast.unparse(stmt.value.func)
         args = stmt.value.args
-        return fn in EXIT_CALLS and bool(args) and not (
-            isinstance(args[0], ast.Constant) and args[0].value in (0, None))
+        return (
+            fn in EXIT_CALLS
+            and bool(args)
+            and not (isinstance(args[0], ast.Constant) and args[0].value in (0, None))
+        )
     return False
 
 
@@ -866,7 +1071,8 @@ def _find_abort(
                 return stmt
         elif isinstance(stmt, ast.If):
             found = _find_abort(stmt.body, [*guards, (stmt.test, False)], in_hook) or (
-                _find_abort(stmt.orelse, [*guards, (stmt.test, True)], in_hook))
+                _find_abort(stmt.orelse, [*guards, (stmt.test, True)], in_hook)
+            )
             if found is not None:
                 return found
     return None

@@ -425,7 +425,9 @@ def webauthn_auth_verify(request: HttpRequest, purpose: str) -> HttpResponse:
                 "account:2fa:failure", request, user, context=purpose, reason=str(exc)
             )
         else:
-            record_user_event("account:login:failure", request, "(unknown passkey)", reason="passkey")
+            record_user_event(
+                "account:login:failure", request, "(unknown passkey)", reason="passkey"
+            )
         return _json_error(str(exc))
     signed_in = credential.user
     next_candidate = str(body.get("next") or "")
