@@ -16,7 +16,7 @@ import json
 from html import escape
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from packaging.version import InvalidVersion, Version
 
 from bastion.index.responder import servable_files, shared
@@ -196,6 +196,23 @@ def refresh(normalized_name: str) -> str:
         elif responder.rendered_serial(normalized_name) != str(project.last_serial):
             render_project(project)
             outcome = "rendered"
+        _hold_the_root_list()
         if responder.rendered_serial(None) != str(packages.last_serial()):
             render_root()
     return outcome
+
+
+#: The key of the PostgreSQL advisory lock under which the root list is read and written.
+_ROOT_LOCK = 0x62617374  # "bast"
+
+
+def _hold_the_root_list() -> None:
+    """Serialise renderings of the root list until the transaction ends.
+
+    Two projects' renders each hold their own project's row, not each other's, so without
+    this an older reading of the list could be written after a newer one and stay until the
+    next change. SQLite's write lock already serialises them.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ROOT_LOCK])
