@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from bastion.cli_support import check_environment
+from bastion.events import origin
 
 # Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
 # In the order ``bastion --help`` lists them: running the index, then the operator's commands
@@ -30,6 +31,10 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "bastion.names.cli",  # check-name
     "bastion.scanning.cli",  # scan, survey
 )
+
+# Commands that run the index rather than act on it: what they record is the index's own
+# decision (a scan's verdict) or carries its request, never an operator's command.
+_SERVICES = frozenset({"serve", "worker"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not check_environment(args.command):
         return 2
     handler = args.handler
-    result = handler(args)
-    return int(result or 0)
+    if args.command in _SERVICES:
+        return int(handler(args) or 0)
+    with origin.command_line(origin.login_name()):
+        return int(handler(args) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -72,12 +72,16 @@ class Browser:
 
 
 def _history(page: str) -> list[tuple[str, str]]:
-    """The security history's rows as (what, from)."""
+    """The security history's rows as (the event's code, from): the code is the row's
+    tooltip (``data-code``), beside the sentence shown."""
     table = page.split('id="history-heading"', 1)[1]
     rows = re.findall(
-        r"<tr>\s*<td>.*?</td>\s*<td>(.*?)</td>.*?<td>([^<]*)</td>\s*</tr>", table, re.S
+        r'<tr>\s*<td>.*?</td>\s*<td [^>]*data-code="([^"]*)">.*?</td>\s*<td>.*?</td>\s*'
+        r"<td>(.*?)</td>\s*</tr>",
+        table,
+        re.S,
     )
-    return [(re.sub(r"<[^>]+>", "", what).strip(), where.strip()) for what, where in rows]
+    return [(what, re.sub(r"<[^>]+>", "", where).strip()) for what, where in rows]
 
 
 def test_the_security_history_and_the_rate_limits_see_the_client_behind_the_proxy(

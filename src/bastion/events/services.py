@@ -11,6 +11,7 @@ from django.db import transaction
 
 from bastion import clientinfo
 from bastion.clientinfo import ClientInfo
+from bastion.events import origin
 from bastion.events.models import Event
 
 if TYPE_CHECKING:
@@ -77,9 +78,15 @@ def record(
 
     ``tag`` reads ``subject:action`` (``project:release:yank``, ``account:token:create``).
     ``request`` is where the change came from: a request or its :class:`ClientInfo` (the
-    address and user agent recorded are the ones the rate limits saw).
+    address and user agent recorded are the ones the rate limits saw). Without one, inside an
+    operator's command (:mod:`bastion.events.origin`), the event says so: ``via`` and
+    ``operator``.
     """
     ip, agent = _client(request)
+    operator = origin.operator() if request is None else None
+    if operator is not None:
+        additional.setdefault("via", origin.COMMAND_LINE)
+        additional.setdefault("operator", operator)
     subject_name, agent = _text(subject_name), _text(agent)
     actor_id = None
     actor_name = ""

@@ -15,6 +15,8 @@ from bastion.names.models import (
     ProhibitedName,
     ProtectedName,
 )
+from bastion.names.policy import shipped_protected_names
+from bastion.names.prohibited import RESERVED_NAMES, stdlib_names
 
 
 class _Audited(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -47,12 +49,37 @@ class _Audited(admin.ModelAdmin):  # type: ignore[type-arg]
             )
 
 
+class _WithPolicyNote(_Audited):
+    """A list screen that says what the name policy enforces besides its rows: the screen
+    alone ("0 protected names") would tell an operator that nothing is protected."""
+
+    change_list_template = "admin/names/policy_change_list.html"
+
+    def policy_note(self) -> str:
+        raise NotImplementedError
+
+    def changelist_view(self, request: Any, extra_context: dict[str, Any] | None = None) -> Any:
+        context = {**(extra_context or {}), "policy_note": self.policy_note()}
+        return super().changelist_view(request, context)
+
+
 @admin.register(ProtectedName)
-class ProtectedNameAdmin(_Audited):
+class ProtectedNameAdmin(_WithPolicyNote):
     tag = "name:protected"
     list_display = ("name", "added_by", "created")
     search_fields = ("name",)
     readonly_fields = ("added_by", "created")
+
+    def policy_note(self) -> str:
+        shipped = shipped_protected_names()
+        released = NotProtected.objects.count()
+        return (
+            f"{len(shipped):,} names shipped with bastion (the most downloaded projects on"
+            " PyPI) are protected against look-alikes"
+            + (f", less {released:,} released from protection" if released else "")
+            + ", and so is every project of this index. Listed here: the"
+            f" {ProtectedName.objects.count():,} names this index protects in addition."
+        )
 
     def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
         if not change:
@@ -61,10 +88,17 @@ class ProtectedNameAdmin(_Audited):
 
 
 @admin.register(ProhibitedName)
-class ProhibitedNameAdmin(_Audited):
+class ProhibitedNameAdmin(_WithPolicyNote):
     tag = "name:prohibited"
     list_display = ("name", "reason", "created")
     search_fields = ("name",)
+
+    def policy_note(self) -> str:
+        return (
+            f"{len(RESERVED_NAMES):,} reserved words and {len(stdlib_names()):,} standard-library"
+            " module names are refused as well. Listed here: the"
+            f" {ProhibitedName.objects.count():,} names this index prohibits in addition."
+        )
 
 
 @admin.register(NotProtected)

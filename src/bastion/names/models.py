@@ -96,4 +96,4 @@ class NameOverride(models.Model):
         super().save(*args, **kwargs)
 
     def __str__(self) -> str:
-        return f"{self.name} for user {self.user_id}"
+        return f"{self.name} for {self.user}"

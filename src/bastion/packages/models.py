@@ -39,6 +39,9 @@ class Role(models.Model):
             models.UniqueConstraint(fields=["project", "user"], name="one_role_per_user_project")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role_name} of {self.project}"
+
 
 class Release(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
@@ -67,6 +70,9 @@ class Release(models.Model):
                 fields=["project", "canonical_version"], name="unique_release_version"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.version}"
 
 
 class File(models.Model):
@@ -127,6 +133,9 @@ class FilenameRegistry(models.Model):
     filename = models.CharField(max_length=255, primary_key=True)
     created = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return self.filename
+
 
 class Serial(models.Model):
     """A monotonic change counter: one row per change, its id is the serial."""
@@ -134,6 +143,9 @@ class Serial(models.Model):
     project_name = models.CharField(max_length=200)
     action = models.CharField(max_length=200)
     time = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"serial {self.pk}: {self.project_name} {self.action}"
 
 
 class RoleInvitation(models.Model):

@@ -20,7 +20,6 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import redirect_to_login
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -30,11 +29,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from bastion import authz, ratelimit
 from bastion.accounts import emails
+from bastion.accounts import services as accounts
 from bastion.accounts.models import User
-from bastion.accounts.notify import send_security_notice
 from bastion.accounts.services import AccountError, create_user
 from bastion.config import current
-from bastion.events import services as events
 from bastion.web.account.forms import (
     RULES_HELP,
     EmailChangeForm,
@@ -203,19 +201,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         if "old_password" in form.errors:
             ratelimit.hit(request, "login", user=user)
         return render(request, "web/account_email/change_password.html", {"form": form}, status=400)
-    with transaction.atomic():
-        form.save()
-        events.record_user(
-            "account:password:change",
-            user,
-            request=request,
-        )
-        send_security_notice(
-            user,
-            "Your password was changed",
-            "The password of your account was changed. Every other session of the account"
-            " was logged out.",
-        )
+    accounts.set_password(user, form.cleaned_data["new_password1"], actor=user, request=request)
     # Keep this session (its hash now matches the new password), under a new key.
     update_session_auth_hash(request, user)
     request.session.cycle_key()
@@ -280,19 +266,14 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return form
 
     def form_valid(self, form: Any) -> HttpResponse:
-        with transaction.atomic():
-            user = form.save()
-            events.record_user(
-                "account:password:reset",
-                user,
-                request=self.request,
-            )
-            send_security_notice(
-                user,
-                "Your password was reset",
-                "The password of your account was reset through a link sent to this address."
-                " Every session of the account was logged out.",
-            )
+        user = form.user
+        accounts.set_password(
+            user,
+            form.cleaned_data["new_password1"],
+            actor=user,
+            request=self.request,
+            how="reset",
+        )
         self.request.session.pop(auth_views.INTERNAL_RESET_SESSION_TOKEN, None)
         return HttpResponseRedirect(self.get_success_url())
 
