@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bastion.accounts.models import has_two_factor
 from bastion.config import current
+from bastion.helppage import HELP
 from bastion.packages import services as packages
 from bastion.packages.models import Project, Role
 from bastion.tokens import macaroons
@@ -89,7 +90,6 @@ MFA_ACTIONS = frozenset(Action) - {Action.MANAGE_ACCOUNT}
 VERIFIED_EMAIL_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT, Action.CREATE_TOKEN})
 #: Actions that a session may take only shortly after proving again who it is.
 REAUTH_ACTIONS = frozenset({Action.ADD_OWNER})
-HELP = "https://pypi.org/help/"
 #: How a refusal names an action when not by its value: the management page's refusal has
 #: always said "to yank" (the page was asked as YANK), and what people read stays as it was.
 _REFUSED_AS: dict[Action, str] = {Action.MANAGE_PROJECT: str(Action.YANK)}
