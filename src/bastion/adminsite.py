@@ -60,8 +60,9 @@ class BastionAdminSite(AdminSite):
         if request.user.is_authenticated:
             # Logged in but not allowed (no second factor, not an administrator): say why,
             # rather than bounce between this page and the login page for ever.
-            reason = _admin_decision(request).reason
-            return render(request, "web/forbidden.html", {"reason": reason}, status=403)
+            decision = _admin_decision(request)
+            context = {"reason": decision.reason, "remedy": decision.remedy}
+            return render(request, "web/forbidden.html", context, status=403)
         next_url = request.GET.get("next") or reverse("admin:index")
         return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
 

@@ -265,6 +265,7 @@ REQUESTS: dict[str, list[Row]] = {
     "static": [Row("GET", lambda s: "/static/bastion/site.css")],
     "home": [Row("GET", lambda s: "/")],
     "check-name": [Row("GET", lambda s: "/names/check/?name=reqeusts")],
+    "help": [Row("GET", lambda s: "/help/")],
     "project": [Row("GET", lambda s: "/project/demo-pkg/")],
     "release": [Row("GET", lambda s: "/project/demo-pkg/1.0/")],
     "login": [Row("GET", lambda s: "/account/login/")],

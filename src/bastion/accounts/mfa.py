@@ -224,6 +224,13 @@ def remaining_recovery_codes(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used__isnull=True).count()
 
 
+def lacks_recovery_codes(user: User) -> bool:
+    """A second factor and no unused recovery code: losing the factor would lock the account
+    out (an account enrolled from the command line never had codes). Pages ask the user to
+    make them; nothing is refused for it."""
+    return has_two_factor(user) and remaining_recovery_codes(user) == 0
+
+
 def use_recovery_code(user: User, code: str, *, request: Any = None) -> bool:
     """Burn a matching unused code. A used code is refused like a wrong one."""
     try:

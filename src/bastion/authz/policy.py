@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bastion.accounts.models import has_two_factor
 from bastion.config import current
+from bastion.helppage import HELP
 from bastion.packages import services as packages
 from bastion.packages.models import Project, Role
 from bastion.tokens import macaroons
@@ -89,7 +90,6 @@ MFA_ACTIONS = frozenset(Action) - {Action.MANAGE_ACCOUNT}
 VERIFIED_EMAIL_ACTIONS = frozenset({Action.UPLOAD, Action.CREATE_PROJECT, Action.CREATE_TOKEN})
 #: Actions that a session may take only shortly after proving again who it is.
 REAUTH_ACTIONS = frozenset({Action.ADD_OWNER})
-HELP = "https://pypi.org/help/"
 #: How a refusal names an action when not by its value: the management page's refusal has
 #: always said "to yank" (the page was asked as YANK), and what people read stays as it was.
 _REFUSED_AS: dict[Action, str] = {Action.MANAGE_PROJECT: str(Action.YANK)}
@@ -120,6 +120,16 @@ def session_identity(user: User | None, *, reauthenticated_at: int | None = None
     return Identity(IdentityKind.SESSION, user=user, reauthenticated_at=reauthenticated_at)
 
 
+class Remedy(enum.StrEnum):
+    """What the account itself can do about a refusal: pages show the way (a link to set up
+    two-factor authentication) instead of a dead end."""
+
+    #: ``BASTION_REQUIRE_2FA`` and the account has no second factor yet.
+    SECOND_FACTOR = "second-factor"
+    #: The action needs a verified email address.
+    VERIFY_EMAIL = "verify-email"
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -127,6 +137,8 @@ class Decision:
     #: Denied only because the session must prove again who it is: the caller sends it to the
     #: re-authentication prompt rather than refusing.
     reauthenticate: bool = False
+    #: Denied until the account does this; ``None`` when nothing the user does would help.
+    remedy: Remedy | None = None
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -135,8 +147,8 @@ class Decision:
 ALLOW = Decision(True)
 
 
-def _deny(reason: str) -> Decision:
-    return Decision(False, reason)
+def _deny(reason: str, remedy: Remedy | None = None) -> Decision:
+    return Decision(False, reason, remedy=remedy)
 
 
 def second_factor_required() -> bool:
@@ -186,20 +198,26 @@ def authorize(identity: Identity, action: Action, project: Project | None = None
             return _deny(
                 f"User '{user.username}', associated with the API token used, does not have a "
                 "verified primary email address. Please add a verified primary email before "
-                f"attempting to upload. See {HELP}#verified-email for more information."
+                f"attempting to upload. See {HELP}#verified-email for more information.",
+                Remedy.VERIFY_EMAIL,
             )
-        return _deny("Verify your email address first: the link is in the email we sent you.")
+        return _deny(
+            "Verify your email address first: the link is in the email we sent you.",
+            Remedy.VERIFY_EMAIL,
+        )
     if action in MFA_ACTIONS and lacks_required_second_factor(user):
         if identity.kind is IdentityKind.TOKEN:
             return _deny(
                 f"User '{user.username}', associated with the API token used, does not have "
                 "two-factor authentication enabled. Please enable two-factor authentication "
                 f"before attempting to upload. See {HELP}#two-factor-authentication for more "
-                "information."
+                "information.",
+                Remedy.SECOND_FACTOR,
             )
         return _deny(
             "Two-factor authentication is required: set up an authenticator app or a security "
-            "key on your account page first."
+            "key on your account page first.",
+            Remedy.SECOND_FACTOR,
         )
 
     if identity.kind is IdentityKind.TOKEN:

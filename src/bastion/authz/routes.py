@@ -86,6 +86,7 @@ ROUTES: Mapping[str, Requirement] = {
     "static": Open.PUBLIC,
     "home": Open.PUBLIC,
     "check-name": Open.PUBLIC,
+    "help": Open.PUBLIC,
     "project": Open.PUBLIC,
     "release": Open.PUBLIC,
     "login": Open.PUBLIC,

@@ -33,9 +33,10 @@ from bastion.archives import (
     ZipConfusionError,
     open_archive,
 )
+from bastion.helppage import HelpLink
 
-HELP = "https://pypi.org/help/"
-ARCHIVES_HELP = "https://docs.pypi.org/archives"
+#: What the help page says of the archives bastion accepts (PyPI's refusal names its own page).
+ARCHIVES_HELP = HelpLink("archives")
 
 # RECORD hashes installers verify (pip and installer refuse md5 and sha1 as too weak); the
 # SHAKE digests have no fixed length, so no RECORD can name them.

@@ -37,6 +37,7 @@ from bastion.authz import Action, Identity, authorize, may_sign_in
 from bastion.clientinfo import ClientInfo
 from bastion.config import current
 from bastion.events import services as events
+from bastion.helppage import HELP
 from bastion.names.normalize import MAX_NAME_LENGTH
 from bastion.names.services import check_new_project_name
 from bastion.packages import readme
@@ -48,23 +49,34 @@ from bastion.tokens import services as tokens
 from bastion.upload import distribution, metadata, tasks
 from bastion.upload.receive import ReceivedFile
 
-HELP = "https://pypi.org/help/"
-#: PyPI's refusal of a filename whose file was deleted (a filename is never used twice).
-PREVIOUSLY_USED = (
-    "This filename was previously used by a file that has since been deleted. Use a "
-    f"different version. See {HELP}#file-name-reuse for more information."
-)
 PROJECT_NAME_RE = re.compile(
     r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.IGNORECASE | re.ASCII
 )
-INVALID_AUTH = (
-    f"Invalid or non-existent authentication information. See {HELP}#invalid-auth for more "
-    "information."
-)
-PASSWORD_AUTH = (
-    "Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted "
-    f"Publishers instead. See {HELP}#apitoken and {HELP}#trusted-publishers"
-)
+
+
+# PyPI's refusals, pointing at bastion's own help page: functions, so that the link is written
+# under the public URL in force when the upload is refused.
+def previously_used() -> str:
+    """The refusal of a filename whose file was deleted (a filename is never used twice)."""
+    return (
+        "This filename was previously used by a file that has since been deleted. Use a "
+        f"different version. See {HELP}#file-name-reuse for more information."
+    )
+
+
+def invalid_auth() -> str:
+    return (
+        f"Invalid or non-existent authentication information. See {HELP}#invalid-auth for "
+        "more information."
+    )
+
+
+def password_auth() -> str:
+    """PyPI's wording without its Trusted Publishers, which bastion does not have."""
+    return (
+        "Username/Password authentication is no longer supported. Migrate to API Tokens "
+        f"instead. See {HELP}#apitoken for more information."
+    )
 
 
 class UploadError(Exception):
@@ -100,24 +112,24 @@ def authenticate(header: str) -> Identity:
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise UploadError(INVALID_AUTH, 403) from exc
+            raise UploadError(invalid_auth(), 403) from exc
         username, sep, secret = decoded.partition(":")
         if not sep:
-            raise UploadError(INVALID_AUTH, 403)
+            raise UploadError(invalid_auth(), 403)
         if username != "__token__":
-            raise UploadError(PASSWORD_AUTH, 403)
+            raise UploadError(password_auth(), 403)
         raw = secret
     elif scheme in ("token", "bearer"):
         raw = value.strip()
     else:
-        raise UploadError(INVALID_AUTH, 403)
+        raise UploadError(invalid_auth(), 403)
     try:
         identity = tokens.authenticate(raw)
     except macaroons.TokenError as exc:
         raise UploadError(str(exc), 403) from exc
     user = identity.user
     if user is None or not may_sign_in(user):
-        raise UploadError(INVALID_AUTH, 403)
+        raise UploadError(invalid_auth(), 403)
     return identity
 
 
@@ -442,7 +454,7 @@ def check_new_file(valid: ValidForm, target: Target) -> File | None:
     uses = packages.filename_uses(filename, computed["blake2_256_digest"])
     existing = uses.same_name
     if existing is not None and existing.state == File.REMOVED:
-        raise UploadError(PREVIOUSLY_USED)
+        raise UploadError(previously_used())
     if existing is not None:
         if (
             existing.sha256_digest == computed["sha256_digest"]
@@ -460,7 +472,7 @@ def check_new_file(valid: ValidForm, target: Target) -> File | None:
             f"'{same_content.blake2_256_digest}'). See {HELP}#file-name-reuse for more information."
         )
     if uses.registered:
-        raise UploadError(PREVIOUSLY_USED)
+        raise UploadError(previously_used())
     return None
 
 

@@ -16,8 +16,11 @@ from bastion.web.reauth import identity_of
 CONFIRM_REQUIRED = "Confirm the request"
 
 
-def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
-    return render(request, "web/forbidden.html", {"reason": reason}, status=403)
+def forbidden(request: HttpRequest, refusal: Decision) -> HttpResponse:
+    """The refusal page: the reason, and the way out when the account can take it (set up
+    two-factor authentication, verify the email address) rather than a dead end."""
+    context = {"reason": refusal.reason, "remedy": refusal.remedy}
+    return render(request, "web/forbidden.html", context, status=403)
 
 
 def decide(request: HttpRequest, action: Action, project: Project | None = None) -> Decision:

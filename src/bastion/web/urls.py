@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("bastion.web.manage.urls")),
     path("", include("bastion.web.twofactor.urls")),
     path("", include("bastion.web.roles.urls")),
+    path("", include("bastion.web.help.urls")),
 ]

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -72,7 +73,23 @@ def complete_login(
     auth_login(request, user, backend=backend)
     mark_reauthenticated(request)
     record_user_event("account:login", request, user, method=method)
+    if mfa.lacks_recovery_codes(user):
+        remind_recovery_codes(request)
     return HttpResponseRedirect(next_url)
+
+
+def remind_recovery_codes(request: HttpRequest) -> None:
+    """At every sign-in of an account with a second factor and no recovery codes left (as PyPI
+    reminds by email): without them, a lost phone or key locks the account out. A reminder
+    on the next page, never a detour: the user still lands where they were going."""
+    messages.warning(
+        request,
+        format_html(
+            "Your account has no recovery codes: if you lose your second factor, you cannot "
+            'sign in. <a href="{}">Generate recovery codes</a> and keep them somewhere safe.',
+            reverse("account-2fa") + "#recovery-heading",
+        ),
+    )
 
 
 def can_log_in(user: Any) -> bool:

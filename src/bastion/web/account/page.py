@@ -12,9 +12,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from bastion.authz import Action
 from bastion.events import services as events
 from bastion.tokens import services as tokens
 from bastion.web import queries
+from bastion.web.common import decide
 from bastion.web.tokens.forms import TokenCreateForm
 from bastion.web.twofactor import views as twofactor
 
@@ -30,6 +32,8 @@ def account_context(request: HttpRequest, form: TokenCreateForm | None = None) -
             for t in tokens.tokens_of(user)  # type: ignore[arg-type]
         ],
         "form": form or TokenCreateForm(projects=[r.project for r in roles]),
+        # Whether the form can be used at all, and if not, what to do instead (authz decides).
+        "token_decision": decide(request, Action.CREATE_TOKEN),
         "history": events.for_user(int(user.pk), limit=50),  # type: ignore[arg-type]
         "two_factor": twofactor.account_status(user),  # type: ignore[arg-type]
     }

@@ -123,7 +123,7 @@ def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
         return HttpResponsePermanentRedirect(manage_url(project))
     decision = decide(request, Action.MANAGE_PROJECT, project)
     if not decision:
-        return forbidden(request, decision.reason)
+        return forbidden(request, decision)
     return render_manage(request, project)
 
 
@@ -140,7 +140,7 @@ def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool
     with transaction.atomic():
         decision = decide(request, Action.YANK, project)
         if not decision:
-            return forbidden(request, decision.reason)
+            return forbidden(request, decision)
         release = packages.find_release(project, version)
         if release is None:
             raise Http404("No such release.")
@@ -186,7 +186,7 @@ def project_for(request: HttpRequest, name: str, action: Action) -> Project | Ht
     project = managed_project(name)
     decision = decide(request, action, project)
     if not decision:
-        return forbidden(request, decision.reason)
+        return forbidden(request, decision)
     return project
 
 

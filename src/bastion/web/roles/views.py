@@ -42,7 +42,7 @@ def _grant_refusal(request: HttpRequest, project: Project, role_name: str) -> Ht
     decision = decide(request, authz.granting(role_name), project)
     if decision.reauthenticate:
         return reauth_redirect(request, manage_url(project))
-    return None if decision else forbidden(request, decision.reason)
+    return None if decision else forbidden(request, decision)
 
 
 def _done(request: HttpRequest, project: Project, message: str) -> HttpResponse:

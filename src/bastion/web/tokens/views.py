@@ -31,7 +31,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(reverse("account"))
     decision = decide(request, Action.CREATE_TOKEN)
     if not decision:
-        return forbidden(request, decision.reason)
+        return forbidden(request, decision)
     user = request.user
     # A stolen session minting token after token is what this limit slows down; it is checked
     # before anything is issued (RateLimited becomes a 429 page with Retry-After).

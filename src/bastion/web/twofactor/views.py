@@ -127,6 +127,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             "last_factor": factors == 1,
             "require_2fa": second_factor_required(),
             "recovery_left": mfa.remaining_recovery_codes(user),
+            "lacks_recovery_codes": mfa.lacks_recovery_codes(user),
         },
     )
 
@@ -458,4 +459,5 @@ def account_status(user: User) -> dict[str, Any]:
         "require": second_factor_required(),
         "enabled": has_two_factor(user),
         "recovery_left": mfa.remaining_recovery_codes(user),
+        "lacks_recovery_codes": mfa.lacks_recovery_codes(user),
     }

@@ -1,0 +1,1 @@
+"""The help page that refusals link to (``/help/#...``), rendered from ``docs/help.md``."""
