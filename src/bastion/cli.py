@@ -11,9 +11,12 @@ Each subcommand lives in the domain that owns its concept and registers itself t
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import ParamSpec
 
 from bastion.cli_support import check_environment
 from bastion.events import origin
@@ -49,6 +52,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The exit status of a command whose reader went away (``bastion files | head``): that of a
+#: process killed by SIGPIPE, as ``cat`` or ``grep`` end there, since the command stopped at
+#: that write and did not finish (``set -o pipefail`` scripts treat it as they treat them).
+SIGPIPE_STATUS = 141
+
+P = ParamSpec("P")
+
+
+def _quiet_when_stdout_closes(command: Callable[P, int]) -> Callable[P, int]:
+    """A closed standard output ends the command quietly with :data:`SIGPIPE_STATUS`, not a
+    ``BrokenPipeError`` traceback. stdout is flushed before returning, so the closed pipe shows
+    here rather than in the interpreter's exit, and is replaced by /dev/null so that exit's
+    own flush has nowhere to fail."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            try:
+                return command(*args, **kwargs)
+            finally:
+                sys.stdout.flush()
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            return SIGPIPE_STATUS
+
+    return run
+
+
+@_quiet_when_stdout_closes
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -116,9 +116,10 @@ class LiveIndex:
 
 
 @contextlib.contextmanager
-def serving(data: Path, **settings: str) -> Iterator[LiveIndex]:
+def serving(data: Path, *serve_args: str, **settings: str) -> Iterator[LiveIndex]:
     """``bastion serve`` on a free loopback port over the data folder ``data``, with
-    ``settings`` (``BASTION_*`` variables) in its environment; stopped on leaving."""
+    ``serve_args`` on its command line and ``settings`` (``BASTION_*`` variables) in its
+    environment; stopped on leaving."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BASTION_", "DJANGO_"))}
     env["BASTION_DATA_DIR"] = str(data)
@@ -128,7 +129,10 @@ def serving(data: Path, **settings: str) -> Iterator[LiveIndex]:
         env["BASTION_DATABASE_URL"] = db
     log = open(data / "server.log", "w")  # noqa: SIM115 - closed with the server
     proc = subprocess.Popen(
-        [str(BIN / "bastion"), "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        [str(BIN / "bastion"), "serve", "--port", str(port), *serve_args],
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     try:
         url = f"http://127.0.0.1:{port}"

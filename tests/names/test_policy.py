@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -213,7 +214,8 @@ def test_load_names(tmp_path: Path) -> None:
 # ----------------------------------------------------------------- the command
 
 
-def _run(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], stdin: str = "", **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASTION_", "DJANGO_"))}
     return subprocess.run(
         [sys.executable, "-m", "bastion", "check-name", *args],
         input=stdin,
@@ -221,6 +223,7 @@ def _run(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env={**env, **variables},
     )
 
 
@@ -234,18 +237,26 @@ def test_cli_json_contract(tmp_path: Path) -> None:
     for r in rows:
         assert set(r) >= {"name", "blocked", "reason", "target"}
     assert rows[0]["blocked"] is True and rows[0]["target"] == "requests"
-    assert rows[1]["blocked"] is False  # a protected name is never blocked
+    # The exact name of a protected project is reserved (BASTION_RESERVE_PROTECTED_NAMES).
+    assert rows[1] == {**rows[1], "blocked": True, "code": "reserved", "target": "numpy"}
     assert rows[2] == {**rows[2], "blocked": False, "target": None, "reason": None}
+    p = _run(["--protected", str(prot), "--json", "numpy"], BASTION_RESERVE_PROTECTED_NAMES="0")
+    row = json.loads(p.stdout)
+    assert row == {**row, "blocked": False, "code": "protected", "reason": None}
 
 
 def test_cli_names_as_arguments_and_text_output() -> None:
-    p = _run(["reqeusts", "some-new-project"])
+    p = _run(["--offline", "reqeusts", "some-new-project", "numpy"])
     assert p.returncode == 0, p.stderr
+    assert p.stderr == ""  # offline by request: no note
     lines = p.stdout.splitlines()
     assert lines[0].startswith("REFUSED  reqeusts:")
     assert lines[1].startswith("allowed  some-new-project")
+    assert lines[2].startswith("REFUSED  numpy: The name 'numpy' isn't allowed: it is reserved")
+    p = _run(["--offline", "numpy"], BASTION_RESERVE_PROTECTED_NAMES="0")
+    assert p.stdout == "allowed  numpy (protected name)\n"
 
 
 def test_cli_empty_input() -> None:
-    p = _run(["--json"], "")
+    p = _run(["--offline", "--json"], "")
     assert p.returncode == 0 and p.stdout == ""

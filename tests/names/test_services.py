@@ -73,12 +73,15 @@ def test_override(make_user: Callable[..., Any]) -> None:
     assert not check_new_project_name("reqeusts", user_id=None).allowed
 
 
-def test_extra_protected(user: Any) -> None:
-    v = check_new_project_name("localtoool", user_id=user.pk, extra_protected=["localtool"])
-    assert not v.allowed and v.target == "localtool"
-    assert check_new_project_name(
-        "localtool", user_id=user.pk, extra_protected=["localtool"]
-    ).allowed
+def test_the_index_projects(user: Any) -> None:
+    v = check_new_project_name("localtoool", user_id=user.pk, projects=["localtool"])
+    assert not v.allowed and v.target == "localtool" and v.code == "lookalike"
+    v = check_new_project_name("LocalTool", user_id=user.pk, projects=["localtool"])
+    assert not v.allowed and v.code == "existing"
+    assert v.reason == (
+        "'LocalTool' is an existing project on this index: only its owners and maintainers "
+        "can upload to it."
+    )
 
 
 def test_exact_protected_name_is_reserved(make_user: Callable[..., Any]) -> None:

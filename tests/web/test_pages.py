@@ -176,11 +176,24 @@ def test_unpublished_files_are_invisible(client: Client, world: World) -> None:
     assert world.pending_file.filename not in body
     assert "/project/demo-pkg/2.0/" not in body
     assert client.get("/project/demo-pkg/2.0/").status_code == 404
-    assert client.get("/project/hidden-pkg/").status_code == 404
+    hidden = client.get("/project/hidden-pkg/")  # a page, as its simple page exists (empty)
+    assert hidden.status_code == 200
+    assert "No files published yet." in text(hidden)
+    assert "must stay hidden" not in text(hidden) and ".whl" not in text(hidden)
+    assert "held for review" not in text(hidden)  # for its owners only
     assert client.get("/project/hidden-pkg/1.0/").status_code == 404
     assert client.get("/project/no-such-thing/").status_code == 404
     assert client.get("/project/demo-pkg/9.9/").status_code == 404
     assert client.get("/project/demo-pkg/not a version/").status_code == 404
+
+
+def test_the_owners_of_a_project_without_published_files_are_told_why(world: World) -> None:
+    body = text(logged_in(world.owner).get("/project/hidden-pkg/"))
+    assert "No files published yet." in body
+    assert "1 file held for review." in body
+    assert "Manage project" in body
+    assert "held for review" not in text(logged_in(world.stranger).get("/project/hidden-pkg/"))
+    assert logged_in(world.owner).get("/project/Hidden_Pkg/")["Location"] == "/project/hidden-pkg/"
 
 
 def test_manage_link_only_for_owners(world: World) -> None:
@@ -493,3 +506,12 @@ def test_name_check_page(client: Client, db: Any) -> None:
     assert "too similar to an existing project" in refused and "requests" in refused
     assert "Available." in text(client.get("/names/check/?name=django-acme-widgets"))
     assert "Standard Library" in text(client.get("/names/check/?name=subprocess"))
+
+
+def test_name_check_page_knows_the_index_projects(client: Client, world: World) -> None:
+    body = text(client.get("/names/check/?name=Demo.Pkg"))
+    assert "Taken." in body
+    assert "is an existing project on this index" in body
+    assert 'href="/project/demo-pkg/"' in body
+    refused = text(client.get("/names/check/?name=demo-pkgg"))
+    assert "Refused." in refused and "too similar to an existing project" in refused

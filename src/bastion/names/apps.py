@@ -10,6 +10,6 @@ class NamesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from bastion.names import services
+        from bastion.names import database
 
-        services.connect_signals()
+        database.connect_signals()

@@ -1,127 +1,90 @@
-"""The name policy as the index applies it: shipped data + operator rows + namespaces + overrides.
+"""The one decision on a new project's name, for every caller: the upload, the web page's
+check and ``bastion check-name`` all call :func:`check_new_project_name` and show its reason.
 
-The one entry point for callers is :func:`check_new_project_name`, called only when a project
-is about to be created (existing projects are never re-checked). The look-alike index over the
-shipped names and the operator's rows is built once per process and rebuilt when those rows
-change: in this process through model signals, in other processes through a cheap generation
-check (row counts and newest ids) done on each call.
+The decision reads its rules (the shipped and operator-protected names, prohibited names,
+namespaces, moderator overrides, ``BASTION_RESERVE_PROTECTED_NAMES``) from :class:`Rules`:
+the index's, from its database (:mod:`bastion.names.database`, the default), or fixed ones
+for the command line without a database, which then knows no namespaces, overrides or
+operator rows. This module imports no Django, so that command starts fast.
+
+The index's own projects come from the caller (this domain sits below ``packages``): a name
+one of them has is an existing project, and a look-alike of one is refused like a look-alike
+of a popular PyPI project.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models.signals import post_delete, post_save
-
-from bastion.config import current
 from bastion.names.lookalike import LookalikeIndex
-from bastion.names.models import (
-    NameOverride,
-    Namespace,
-    NotProtected,
-    ProhibitedName,
-    ProtectedName,
-)
-from bastion.names.normalize import canonicalize
 from bastion.names.policy import (
+    INVALID,
     LOOKALIKE,
+    PROHIBITED,
+    PROTECTED,
     STDLIB,
     NamePolicy,
     Verdict,
-    shipped_protected_names,
 )
 from bastion.names.prohibited import is_stdlib
 
-__all__ = ["check_new_project_name", "connect_signals", "invalidate"]
+__all__ = ["EXISTING", "Rules", "check_new_project_name", "fixed_rules"]
 
+EXISTING = "existing"
 NAMESPACE = "namespace"
 OVERRIDE = "override"
 RESERVED = "reserved"
 
-_MODELS = (ProtectedName, ProhibitedName, NotProtected)
-_lock = threading.Lock()
-_cached: tuple[tuple[object, ...], NamePolicy] | None = None
+
+@dataclass(frozen=True)
+class NamespaceOwner:
+    """A PEP 752 namespace covering a name: its prefix and its owner's user id."""
+
+    prefix: str
+    owner_id: int
 
 
-def _generation() -> tuple[object, ...]:
-    """Row count and highest id of each operator table, in one query: any insert or delete
-    (from this process or another) changes it."""
-    quote = connection.ops.quote_name
-    sql = " UNION ALL ".join(
-        f"SELECT {i}, COUNT(*), MAX({quote('id')}) FROM {quote(model._meta.db_table)}"  # noqa: S608 - bastion's own table names
-        for i, model in enumerate(_MODELS)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        rows = sorted(cursor.fetchall())
-    return tuple(value for row in rows for value in row[1:])
-
-
-def _policy() -> NamePolicy:
-    """The process-wide policy, rebuilt when the operator's rows have changed."""
-    global _cached
-    generation = _generation()
-    cached = _cached
-    if cached is not None and cached[0] == generation:
-        return cached[1]
-    with _lock:
-        if _cached is not None and _cached[0] == generation:
-            return _cached[1]
-        policy = NamePolicy(
-            shipped_protected_names(),
-            extra_protected=list(
-                ProtectedName.objects.order_by("id").values_list("name", flat=True)
-            ),
-            not_protected=list(NotProtected.objects.values_list("name", flat=True)),
-            prohibited=list(ProhibitedName.objects.values_list("name", flat=True)),
-        )
-        _cached = (generation, policy)
-        return policy
-
-
-_extra_lock = threading.Lock()
-_extra_cached: LookalikeIndex | None = None
-
-
-def _extra_index(extra: tuple[str, ...]) -> LookalikeIndex:
-    """The index of the caller's extra protected names (the index's own projects, oldest
-    first). Each new project adds one name at the end: the cached index is extended rather
-    than rebuilt; any other change (a deleted or renamed project) rebuilds it."""
-    global _extra_cached
-    with _extra_lock:
-        index = _extra_cached
-        if index is not None and extra[: len(index.source)] == index.source:
-            if len(extra) > len(index.source):
-                index.extend(extra[len(index.source) :])
-        else:
-            index = LookalikeIndex(extra)
-            _extra_cached = index
-        return index
-
-
-def invalidate(**_: object) -> None:
-    """Forget the cached policy (connected to the models' save/delete signals)."""
-    global _cached
-    _cached = None
-
-
-def connect_signals() -> None:
-    for model in _MODELS:
-        post_save.connect(invalidate, sender=model, dispatch_uid=f"names-{model.__name__}-save")
-        post_delete.connect(invalidate, sender=model, dispatch_uid=f"names-{model.__name__}-del")
-
-
-def _namespace_owner(canonical: str) -> Namespace | None:
-    """The namespace covering ``canonical`` (the longest matching prefix), if any."""
-    words = canonical.split("-")
-    prefixes = ["-".join(words[:i]) for i in range(len(words), 0, -1)]
-    found = {ns.prefix: ns for ns in Namespace.objects.filter(prefix__in=prefixes)}
-    for p in prefixes:
-        if p in found:
-            return found[p]
+def _no_namespace(canonical: str) -> NamespaceOwner | None:
     return None
+
+
+def _no_override(canonical: str, user_id: int) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the decision is made against.
+
+    ``policy``: the protected (shipped and operator) and prohibited names; ``reserve_protected``:
+    ``BASTION_RESERVE_PROTECTED_NAMES`` (a protected name this index lacks is refused, not
+    just guarded against look-alikes); ``namespace_owner`` and ``has_override`` read the
+    moderators' rows (nothing without a database).
+    """
+
+    policy: NamePolicy
+    reserve_protected: bool
+    namespace_owner: Callable[[str], NamespaceOwner | None] = _no_namespace
+    has_override: Callable[[str, int], bool] = _no_override
+
+
+def fixed_rules(policy: NamePolicy, *, reserve_protected: bool) -> Rules:
+    """Rules without a database: ``policy`` alone, no namespaces, no overrides."""
+    return Rules(policy, reserve_protected)
+
+
+def _existing_verdict(verdict: Verdict) -> Verdict:
+    return Verdict(
+        verdict.name,
+        verdict.canonical,
+        True,
+        EXISTING,
+        f"'{verdict.name}' is an existing project on this index: only its owners and "
+        "maintainers can upload to it.",
+        verdict.canonical,
+    )
 
 
 def _reserved_verdict(verdict: Verdict) -> Verdict:
@@ -145,31 +108,61 @@ def _reserved_verdict(verdict: Verdict) -> Verdict:
     )
 
 
+_extra_lock = threading.Lock()
+_extra_cached: LookalikeIndex | None = None
+
+
+def _extra_index(extra: tuple[str, ...]) -> LookalikeIndex:
+    """The index of the index's own projects (oldest first). Each new project adds one name
+    at the end: the cached index is extended rather than rebuilt; any other change (a deleted
+    or renamed project) rebuilds it."""
+    global _extra_cached
+    with _extra_lock:
+        index = _extra_cached
+        if index is not None and extra[: len(index.source)] == index.source:
+            if len(extra) > len(index.source):
+                index.extend(extra[len(index.source) :])
+        else:
+            index = LookalikeIndex(extra)
+            _extra_cached = index
+        return index
+
+
 def check_new_project_name(
     name: str,
     *,
     user_id: int | None,
-    extra_protected: Sequence[str] = (),
+    projects: Sequence[str] = (),
+    rules: Rules | None = None,
 ) -> Verdict:
-    """May ``user_id`` create a project called ``name``?
+    """May ``user_id`` (``None``: someone not logged in) create a project called ``name``?
 
-    ``extra_protected``: names to protect for this call, most popular first (the index's own
-    popular projects, which this domain cannot look up itself). Order of the checks: validity
-    and prohibited names (nobody may take them), then namespaces (PEP 752: a prefix and its
-    ``prefix-*`` names belong to their owner), then moderator overrides, then standard-library
-    names and look-alikes of protected names.
+    ``projects``: the index's own projects, oldest first. ``rules``: default the index's,
+    from its database. Order of the checks: validity; an existing project (its name is
+    taken, whatever the rules say now); prohibited names (nobody may take them); then
+    namespaces (PEP 752: a prefix and its ``prefix-*`` names belong to their owner), then
+    moderator overrides, then reserved protected names, standard-library names and
+    look-alikes of protected names and of the index's projects.
     """
-    policy = _policy()
-    verdict = policy.check(name)
-    if verdict.code in ("invalid", "prohibited"):
+    if rules is None:
+        from bastion.names import database
+
+        rules = database.rules()
+    verdict = rules.policy.check(name)
+    if verdict.code == INVALID:
         return verdict
     canonical = verdict.canonical
-    if verdict.code == "protected" and current().reserve_protected_names:
-        # The exact name of a protected project that does not exist here (the caller only asks
-        # for new projects): taking it would shadow the real one for anyone who also installs
-        # from PyPI. Standard-library names keep their own wording.
+    local = _extra_index(tuple(projects)) if projects else None
+    if local is not None and canonical in local:
+        return _existing_verdict(verdict)
+    if verdict.code == PROHIBITED:
+        return verdict
+    if verdict.code == PROTECTED and rules.reserve_protected:
+        # The exact name of a protected project that does not exist here: taking it would
+        # shadow the real one for anyone who also installs from PyPI. Standard-library names
+        # keep their own wording.
         verdict = _reserved_verdict(verdict)
-    ns = _namespace_owner(canonical)
+    ns = rules.namespace_owner(canonical)
     if ns is not None:
         if user_id is None or ns.owner_id != user_id:
             return Verdict(
@@ -180,22 +173,19 @@ def check_new_project_name(
                 f"The name '{verdict.name}' isn't allowed: the namespace '{ns.prefix}' "
                 "belongs to another owner.",
             )
-        if verdict.code != "stdlib":
+        if verdict.code != STDLIB:
             return Verdict(verdict.name, canonical, False, NAMESPACE)
     if (
         verdict.blocked
         and verdict.code in (LOOKALIKE, RESERVED)
         and user_id is not None
-        and NameOverride.objects.filter(name=canonical, user_id=user_id).exists()
+        and rules.has_override(canonical, user_id)
     ):
         return Verdict(verdict.name, canonical, False, OVERRIDE, target=verdict.target)
-    if verdict.blocked or not extra_protected or verdict.code == "protected":
+    if verdict.blocked or local is None or verdict.code == PROTECTED:
         # A popular project's own name is never a look-alike of a local one.
         return verdict
-    extra = tuple(canonicalize(n) for n in extra_protected)
-    if canonical in extra:
-        return verdict
-    match = _extra_index(extra).match(canonical)
+    match = local.match(canonical)
     if match is None:
         return verdict
     return Verdict(

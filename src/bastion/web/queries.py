@@ -1,7 +1,8 @@
 """Read-only queries the pages need and that no domain's services offer.
 
 Nothing here changes data. Everything that a visitor can see is limited to *published* files:
-a project, a release or a file that has no published file behind it does not exist for a page.
+a release or a file that has no published file behind it does not exist for a page; a project
+without one has a page that says so (its simple page exists too, empty).
 """
 
 from __future__ import annotations
@@ -35,6 +36,19 @@ def visible_projects() -> QuerySet[Project]:
 def visible_project(name: str) -> Project | None:
     """The project called ``name`` (any spelling), if it has a published file."""
     return visible_projects().filter(normalized_name=packages.normalize(name)).first()
+
+
+def project_in_index(name: str) -> Project | None:
+    """The project called ``name`` (any spelling), published files or not."""
+    return packages.get_project(name)
+
+
+def file_states(project: Project) -> dict[str, int]:
+    """How many of the project's files are in each state (for its owners)."""
+    counts: dict[str, int] = defaultdict(int)
+    for state in File.objects.filter(release__project=project).values_list("state", flat=True):
+        counts[state] += 1
+    return dict(counts)
 
 
 def _version_key(version: str) -> tuple[int, Any]:

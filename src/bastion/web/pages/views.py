@@ -91,7 +91,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def project_detail(request: HttpRequest, name: str) -> HttpResponseBase:
     project = queries.visible_project(name)
     if project is None:
-        raise Http404("No such project.")
+        return _unpublished_project(request, name)
     if name != project.normalized_name:
         return HttpResponsePermanentRedirect(reverse("project", args=[project.normalized_name]))
     releases = queries.visible_releases(project)
@@ -117,6 +117,26 @@ def release_detail(request: HttpRequest, name: str, version: str) -> HttpRespons
     return _release_page(
         request, project, release, releases, is_latest=release == latest_release(releases)
     )
+
+
+def _unpublished_project(request: HttpRequest, name: str) -> HttpResponseBase:
+    """A project that exists but has no published file (all pending their scan, or held):
+    installers get its simple page, empty, so people get a page that says why there is
+    nothing to install, and its owners how many files wait and why."""
+    project = queries.project_in_index(name)
+    if project is None:
+        raise Http404("No such project.")
+    if name != project.normalized_name:
+        return HttpResponsePermanentRedirect(reverse("project", args=[project.normalized_name]))
+    can_manage = bool(decide(request, Action.MANAGE_PROJECT, project))
+    states = queries.file_states(project) if can_manage else {}
+    context = {
+        "project": project,
+        "can_manage": can_manage,
+        "held": states.get(File.HELD, 0),
+        "pending": states.get(File.PENDING, 0),
+    }
+    return render(request, "web/project_unpublished.html", context)
 
 
 def _release_page(
@@ -152,19 +172,15 @@ def _release_page(
 
 
 def check_name(request: HttpRequest) -> HttpResponse:
-    """The name policy as a publisher meets it at first upload, without uploading."""
+    """The name policy as a publisher meets it at first upload, without uploading: the one
+    decision the upload and ``bastion check-name`` make, with its reason."""
     from bastion.names.services import check_new_project_name
-    from bastion.packages import services as packages
-    from bastion.packages.models import Project
 
     name = request.GET.get("name", "").strip()[:200]
     verdict = None
-    exists = False
     if name:
-        exists = packages.get_project(name) is not None
+        # As the upload passes them: the index's projects, oldest first.
         local = list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
         user_id = request.user.pk if request.user.is_authenticated else None
-        verdict = check_new_project_name(name, user_id=user_id, extra_protected=local)
-    return render(
-        request, "web/check_name.html", {"name": name, "verdict": verdict, "exists": exists}
-    )
+        verdict = check_new_project_name(name, user_id=user_id, projects=local)
+    return render(request, "web/check_name.html", {"name": name, "verdict": verdict})
