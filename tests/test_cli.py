@@ -238,7 +238,7 @@ def test_malicious_upload_is_held_and_owners_notified(
     dist = builders.sdist(
         "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
     )
-    assert upload(dist, token).status_code == 200
+    assert upload(dist, token).status_code == 400  # held: refused with the reason
     file = File.objects.get()
     assert file.state == File.HELD and file.scan_verdict == "malicious"
     assert client.get(f"/packages/{file.storage_key}").status_code == 404
@@ -257,7 +257,7 @@ def test_rescan_holds_what_is_now_malicious(
     dist = builders.sdist(
         "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
     )
-    assert upload(dist, token).status_code == 200
+    assert upload(dist, token).status_code == 400  # held: refused with the reason
     file = File.objects.get()
     with transaction.atomic():  # as if it had been published under older rules
         services.publish_file(file)

@@ -89,6 +89,16 @@ def _seconds(raw: str) -> float:
     return value
 
 
+def _seconds_or_zero(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number of seconds") from None
+    if not 0 <= value <= 600:
+        raise ValueError(f"{raw!r} is not a number of seconds from 0 to 600")
+    return value
+
+
 def _names(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -243,6 +253,11 @@ class BastionSettings:
     )
     archive_seconds: float = _setting(
         20.0, doc="Seconds an upload's archive checks may take.", parse=_seconds
+    )
+    upload_verdict_wait: float = _setting(
+        5.0,
+        doc="Seconds an upload waits for its scan's verdict before answering; 0: never.",
+        parse=_seconds_or_zero,
     )
     reserve_protected_names: bool = _setting(
         True, doc="Refuse the names of popular PyPI projects this index lacks.", parse=_boolean

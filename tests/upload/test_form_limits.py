@@ -83,6 +83,19 @@ def test_an_unknown_short_action_is_named(upload: Any, token: str) -> None:
     assert_refused(response, 400, "Unknown action 'remove_pkg'.")
 
 
+@pytest.mark.parametrize("action", [None, ""], ids=["absent", "empty"])
+def test_a_form_without_an_action_is_refused_as_pypi_does(
+    upload: Any, token: str, action: str | None
+) -> None:
+    """PyPI routes ``/legacy/`` on ``:action``; a POST without one reaches its upload page,
+    which allows no POST. It was taken as a file upload and its file published."""
+    dist = builders.wheel("samplepkg", "1.0")
+    response = upload(dist, token, fields=dist.form(**{":action": action}))
+    assert_refused(response, 405, "The method POST is not allowed for this resource.")
+    assert response["Allow"] == "POST"
+    assert_nothing_written()
+
+
 @pytest.mark.parametrize("md5", ["é" * 32, "z" * 32, "0" * 31, "\x00" * 32])
 def test_a_malformed_md5_digest_is_refused(upload: Any, token: str, md5: str) -> None:
     """A non-ASCII md5 made the digest comparison raise (a 500)."""

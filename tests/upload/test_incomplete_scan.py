@@ -57,7 +57,9 @@ def test_the_padded_module_of_the_review_is_held(upload: Any, token: str) -> Non
         code="from .core import *\n",
         extra_members={"samplepkg/core.py": (PADDING + PAYLOAD).encode()},
     )
-    assert upload(dist, token).status_code == 200
+    response = upload(dist, token)
+    assert response.status_code == 400
+    assert "samplepkg-1.0-py3-none-any.whl malicious" in response.reason_phrase
     file = File.objects.get()
     assert file.state == File.HELD
     assert file.scan_verdict == "malicious"
@@ -74,7 +76,9 @@ def test_an_incomplete_clean_scan_holds_the_file(
     bastion_settings(scan_retry_factor=4)
     monkeypatch.setattr(bastion.scanning, "DEFAULT_CONFIG", ScanConfig(max_seconds=0.0))
     configs = _counting_scans(monkeypatch)
-    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+    response = upload(builders.wheel("samplepkg", "1.0"), token)
+    assert response.status_code == 400
+    assert "could not examine all of samplepkg-1.0-py3-none-any.whl" in response.reason_phrase
     file = File.objects.get()
     assert file.state == File.HELD
     assert _hold_reason(file).startswith("scan incomplete: time")
@@ -103,7 +107,7 @@ def test_without_retry_an_out_of_budget_scan_holds_at_once(
     bastion_settings(scan_retry_factor=1)
     monkeypatch.setattr(bastion.scanning, "DEFAULT_CONFIG", ScanConfig(max_parse_bytes=5))
     configs = _counting_scans(monkeypatch)
-    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
+    assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 400
     file = File.objects.get()
     assert len(configs) == 1
     assert file.state == File.HELD
@@ -119,7 +123,7 @@ def test_a_malicious_verdict_is_not_retried(
     dist = builders.sdist(
         "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": setup.encode()}
     )
-    assert upload(dist, token).status_code == 200
+    assert upload(dist, token).status_code == 400
     file = File.objects.get()
     assert file.state == File.HELD and file.scan_verdict == "malicious"
     assert len(configs) == 1

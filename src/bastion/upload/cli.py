@@ -13,7 +13,13 @@ from bastion.cli_support import setup_django
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("worker", help="Run background tasks (scans, notifications).")
-    p.add_argument("--interval", type=float, default=0.2, help="Seconds between polls when idle.")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=0.05,
+        help="Seconds between polls when idle (default 0.05: an upload waits for its scan's "
+        "verdict, BASTION_UPLOAD_VERDICT_WAIT).",
+    )
     p.add_argument(
         "--nice",
         type=int,

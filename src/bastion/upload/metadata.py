@@ -156,8 +156,31 @@ def _order(exc: InvalidMetadata) -> tuple[int, str]:
     return priority.get(key, 3), key
 
 
-def validate(raw: RawMetadata) -> Metadata:
-    """Validate like PyPI does (packaging's rules plus the index's own)."""
+def declared_fields(raw: RawMetadata) -> RawMetadata:
+    """The fields of ``raw`` that its declared Metadata-Version has.
+
+    A field newer than the declared version is dropped, as installers and PyPI ignore it:
+    setuptools wrote License-File into Metadata-Version 2.1 files for years, and ``uv publish``
+    sends such a file's License-File in the form while twine leaves it out. The form and the
+    file both pass through here, so one file gets one answer whichever client sends it.
+    """
+    declared = raw.get("metadata_version")
+    if declared is None or declared not in SUPPORTED_METADATA_VERSIONS:
+        return raw  # refused by :func:`validate`, in PyPI's words
+    age = SUPPORTED_METADATA_VERSIONS.index(declared)
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        added = getattr(Metadata.__dict__.get(key), "added", None)
+        if added in SUPPORTED_METADATA_VERSIONS and SUPPORTED_METADATA_VERSIONS.index(added) > age:
+            continue
+        kept[key] = value
+    return kept  # type: ignore[return-value]
+
+
+def validate(raw: RawMetadata) -> tuple[RawMetadata, Metadata]:
+    """Validate like PyPI does (packaging's rules plus the index's own), on the fields the
+    declared Metadata-Version has (:func:`declared_fields`); returns those fields and the
+    validated metadata."""
     mv = raw.get("metadata_version")
     if mv is None:
         raise MetadataError(
@@ -167,6 +190,7 @@ def validate(raw: RawMetadata) -> Metadata:
         raise MetadataError(
             f"'{mv}' is not a valid metadata version. See {SPEC_URL} for more information."
         )
+    raw = declared_fields(raw)
     try:
         meta = Metadata.from_raw(raw, validate=True)
     except ExceptionGroup as group:
@@ -178,7 +202,7 @@ def validate(raw: RawMetadata) -> Metadata:
         first = sorted(errors, key=_order)[0]
         raise MetadataError(f"{first}. See {SPEC_URL} for more information.") from group
     _index_rules(meta)
-    return meta
+    return raw, meta
 
 
 def _fail(message: str) -> MetadataError:
@@ -273,32 +297,6 @@ def _email_problem(addr: str) -> str | None:
 def _split_addresses(value: str) -> list[str]:
     """The addresses of an RFC 5322 address list (quoted display names may contain commas)."""
     return [addr for _name, addr in getaddresses([value]) if addr]
-
-
-def validate_file_metadata(raw: RawMetadata) -> Metadata:
-    """Validate the metadata found inside a file, as installers would read it.
-
-    Older build tools wrote some fields under a metadata version that predates them (setuptools
-    put License-File in 2.1 files for years); installers and PyPI ignore such fields, so bastion
-    drops them rather than refuse the file. Everything else is validated as strictly as the form.
-    """
-    candidate: dict[str, Any] = dict(raw)
-    for _ in range(len(candidate)):
-        try:
-            return validate(candidate)  # type: ignore[arg-type]
-        except MetadataError as exc:
-            cause = exc.__cause__
-            errors = cause.exceptions if isinstance(cause, ExceptionGroup) else ()
-            early = {
-                _raw_key(e.field)
-                for e in errors
-                if isinstance(e, InvalidMetadata) and "introduced in metadata version" in str(e)
-            }
-            if not early or not early & set(candidate):
-                raise
-            for field in early:
-                candidate.pop(field, None)
-    return validate(candidate)  # type: ignore[arg-type]
 
 
 def parse_file_metadata(data: bytes) -> RawMetadata:

@@ -9,9 +9,12 @@ rate limits and read the form; :func:`handle_upload` runs the steps below, top t
 5. :func:`inspect_archive`: the archive read as data, its metadata compared with the form;
 6. :func:`store`: the bytes under their hash;
 7. :func:`record`: one transaction records the project (if new), the release, the file as
-   *pending*, their audit events and the file's scan task, which publishes or holds it.
+   *pending*, their audit events and the file's scan task, which publishes or holds it;
+8. :func:`settle`: the answer from the file's state, after waiting a bounded time for the
+   worker's verdict (:mod:`bastion.upload.verdict`): a held file is refused.
 
-Nothing is written before every check has passed.
+Nothing is written before every check has passed; a file its scan holds is refused after
+that, and stays recorded: held, its filename used for good like every recorded file's.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from bastion.packages.models import File, Project, Release
 from bastion.storage import file_key, get_storage
 from bastion.tokens import macaroons
 from bastion.tokens import services as tokens
-from bastion.upload import distribution, metadata, tasks
+from bastion.upload import distribution, metadata, tasks, verdict
 from bastion.upload.receive import ReceivedFile
 
 PROJECT_NAME_RE = re.compile(
@@ -103,6 +106,9 @@ class UploadForm:
 class UploadResult:
     file: File | None
     created: bool
+    #: The body of the 200: empty for a published file, or why the file cannot be installed
+    #: yet (its scan had not decided within ``BASTION_UPLOAD_VERDICT_WAIT``).
+    notice: str = ""
 
 
 def authenticate(header: str) -> Identity:
@@ -335,6 +341,7 @@ class ValidForm:
     pyversion: str
     #: The digests the client supplied (at least one), lower-case hex by field name.
     supplied: dict[str, str]
+    #: The form's metadata fields that its Metadata-Version has (a newer one is dropped).
     form_raw: RawMetadata
     meta: Metadata
     content: ReceivedFile
@@ -373,11 +380,30 @@ def handle_upload(
     target = resolve_project(valid, identity, client)
     existing = check_new_file(valid, target)
     if existing is not None:
-        return UploadResult(existing, created=False)
+        return settle(existing, created=False)
     target = resolve_release(valid, target)
     inspected = inspect_archive(valid, target)
     new = store(valid, inspected)
-    return UploadResult(record(new, inspected, target, identity, client), created=True)
+    return settle(record(new, inspected, target, identity, client), created=True)
+
+
+def settle(file: File, *, created: bool) -> UploadResult:
+    """The answer from the file's state: published, a success; held, a refusal with its
+    reason; still pending after ``BASTION_UPLOAD_VERDICT_WAIT`` seconds, a success that says
+    the file waits for its scan. A file just recorded is pending in hand (its scan may have
+    decided since), so its state is read again; an identical re-upload's is the one just
+    read, and gets the same answer as the first upload of the file."""
+    if file.state == File.PUBLISHED:
+        return UploadResult(file, created)
+    if file.state == File.PENDING:
+        standing = verdict.await_decision(file, current().upload_verdict_wait)
+    else:
+        standing = verdict.Standing(file.filename, file.state, file.scan_verdict)
+    reason = verdict.refusal(standing)
+    if reason is not None:
+        raise UploadError(reason)
+    notice = verdict.pending_notice(standing) if standing.state == File.PENDING else ""
+    return UploadResult(file, created, notice)
 
 
 def validate_form(form: UploadForm, content: ReceivedFile | None) -> ValidForm:
@@ -385,8 +411,9 @@ def validate_form(form: UploadForm, content: ReceivedFile | None) -> ValidForm:
     file."""
     filetype, pyversion, supplied = check_form(form)
     try:
-        form_raw = metadata.raw_from_form(form.fields)
-        meta = metadata.validate(form_raw)
+        # The fields its Metadata-Version has: those the file's own check keeps (one answer
+        # for one file, whichever client built the form).
+        form_raw, meta = metadata.validate(metadata.raw_from_form(form.fields))
     except metadata.MetadataError as exc:
         raise UploadError(str(exc)) from exc
     if content is None:
@@ -513,7 +540,7 @@ def inspect_archive(valid: ValidForm, target: Target) -> InspectedFile:
     except (distribution.DistributionError, metadata.MetadataError) as exc:
         raise UploadError(str(exc)) from exc
     try:
-        file_meta = metadata.validate_file_metadata(_merged(valid.form_raw, file_raw))
+        _declared, file_meta = metadata.validate(_merged(valid.form_raw, file_raw))
     except metadata.MetadataError as exc:
         raise UploadError(f"The {archive.metadata_kind} inside the file is invalid: {exc}") from exc
     if target.release is None:

@@ -117,7 +117,13 @@ def _upload(
         check_field_limits(form)  # before anything reads a value
     except UploadError as exc:
         return error_response(exc.status, exc.message)
-    action = (form.get(":action") or ["file_upload"])[0]
+    action = (form.get(":action") or [""])[0]
+    if not action:
+        # PyPI routes /legacy/ on the action; a POST without one reaches its upload page,
+        # which answers any POST so.
+        response = error_response(405, "The method POST is not allowed for this resource.")
+        response["Allow"] = "POST"
+        return response
     if action in ("submit", "submit_pkg_info"):
         return error_response(
             410,
@@ -134,7 +140,7 @@ def _upload(
         # The address's window was checked before the body was read.
         ratelimit.check(client, "upload", user=identity.user, ip=False)
         ratelimit.hit(client, "upload", user=identity.user)
-        handle_upload(
+        result = handle_upload(
             UploadForm(form, tuple(name for name, _f in files)),
             identity,
             next((f for name, f in files if name == "content"), None),
@@ -144,6 +150,12 @@ def _upload(
         return error_response(exc.status, exc.message)
     except RateLimited as exc:
         return too_many_requests(exc)
+    # PyPI's success body is its warnings, one a line; bastion's says when the file waits for
+    # its scan (twine --verbose and uv -vv print it).
+    if result.notice:
+        return HttpResponse(
+            result.notice + "\n", status=200, content_type="text/plain; charset=utf-8"
+        )
     return HttpResponse(b"", status=200, content_type="text/plain")
 
 

@@ -1,0 +1,98 @@
+"""The upload's answer from its file's scan: the uploader learns in the response, not only by
+email, that a file was held.
+
+The scan runs in the worker (:func:`bastion.upload.tasks.scan_pending_file`), never in the web
+thread. Once the upload's transaction has committed the file as *pending* with its scan
+queued, the request waits at most ``BASTION_UPLOAD_VERDICT_WAIT`` seconds (not at all when no
+worker holds a live lease) for the file to leave that state, reading one row at growing
+intervals, and answers from what it finds:
+published, the usual empty 200; held, a 400 with the reason (as PyPI refuses a file its own
+scan rejects; the file stays held and its filename used); still pending, a 200 whose body says
+the file is held until its scan completes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from bastion.packages.models import File
+from bastion.upload.models import WorkerLease
+
+#: The first pause between two reads of the file's state, and the longest: a small file's
+#: scan takes tens of milliseconds once the worker has it, and a read is one indexed row.
+FIRST_PAUSE = 0.01
+LONGEST_PAUSE = 0.1
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a file stands after the wait: its state (``None`` if it no longer exists, its
+    release or project deleted meanwhile) and its scan's verdict."""
+
+    filename: str
+    state: str | None
+    scan_verdict: str = ""
+
+
+def await_decision(file: File, seconds: float) -> Standing:
+    """Read ``file``'s state until it is no longer pending or ``seconds`` have passed (a
+    single read with ``seconds`` 0). Runs outside any transaction, so each read sees the
+    worker's latest commit."""
+    deadline = time.monotonic() + max(seconds, 0.0)
+    pause = FIRST_PAUSE
+    worker_checked = False
+    while True:
+        row = File.objects.filter(pk=file.pk).values_list("state", "scan_verdict").first()
+        if row is None:
+            return Standing(file.filename, None)
+        standing = Standing(file.filename, row[0], row[1])
+        left = deadline - time.monotonic()
+        if standing.state != File.PENDING or left <= 0:
+            return standing
+        if not worker_checked:
+            # Without a live worker (``bastion serve --no-worker`` and none elsewhere yet)
+            # nothing can decide within the wait: answer at once.
+            if not WorkerLease.objects.filter(expires_at__gt=timezone.now()).exists():
+                return standing
+            worker_checked = True
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, LONGEST_PAUSE)
+
+
+def refusal(standing: Standing) -> str | None:
+    """The one-line reason for a file that will not be installable (``None`` for one that is
+    published or still pending). The findings stay for the administrators: the reason gives the
+    verdict, not what would teach a tampered upload how to pass."""
+    name = standing.filename
+    if standing.state in (File.PUBLISHED, File.PENDING):
+        return None
+    if standing.state is None or standing.state == File.REMOVED:
+        return f"The file {name} was removed from the index while it was being scanned."
+    held = "it is held for an administrator's review and cannot be installed."
+    if standing.scan_verdict == "malicious":
+        return f"Invalid distribution file. The malware scan found {name} malicious: {held}"
+    if _incomplete(name):
+        return f"The malware scan could not examine all of {name}: {held}"
+    if standing.scan_verdict == "suspicious":
+        return f"Invalid distribution file. The malware scan found {name} suspicious: {held}"
+    return f"The file {name} is held: {held}"
+
+
+def pending_notice(standing: Standing) -> str:
+    """The body of the 200 for a file whose scan has not decided yet."""
+    return (
+        f"{standing.filename} was received and is held until its malware scan completes: it "
+        "cannot be installed before then. The project's owners are emailed if the scan holds it."
+    )
+
+
+def _incomplete(filename: str) -> bool:
+    """Whether the file was held because its scan did not examine everything (its findings
+    then carry a ``scan-incomplete`` entry per gap)."""
+    findings = (
+        File.objects.filter(filename=filename).values_list("scan_findings", flat=True).first()
+    )
+    return any(isinstance(f, dict) and f.get("rule") == "scan-incomplete" for f in findings or [])
