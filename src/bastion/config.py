@@ -254,9 +254,15 @@ class BastionSettings:
     archive_seconds: float = _setting(
         20.0, doc="Seconds an upload's archive checks may take.", parse=_seconds
     )
+    upload_scan_in_request: int = _setting(
+        64 * 1024,
+        doc="Largest file (bytes) scanned within its upload's request, which then answers "
+        "with the verdict; 0: none.",
+        parse=_whole(),
+    )
     upload_verdict_wait: float = _setting(
-        5.0,
-        doc="Seconds an upload waits for its scan's verdict before answering; 0: never.",
+        0.0,
+        doc="Seconds the upload of a larger file waits for the worker's verdict; 0: never.",
         parse=_seconds_or_zero,
     )
     reserve_protected_names: bool = _setting(

@@ -96,7 +96,7 @@ def test_a_file_still_pending_is_accepted_with_a_body_that_says_so(
     upload: Any, token: str, bastion_settings: Any
 ) -> None:
     """A worker holds a live lease but does not get to the scan within the wait."""
-    bastion_settings(upload_verdict_wait=0.4)
+    bastion_settings(upload_verdict_wait=0.4, upload_scan_in_request=0)
     now = timezone.now()
     WorkerLease.objects.create(
         worker_id="busy",
@@ -125,7 +125,7 @@ def test_without_a_live_worker_the_upload_does_not_wait(
 ) -> None:
     """Nothing can decide (``bastion serve --no-worker`` and no worker elsewhere): answering
     at once beats making every upload wait the whole time."""
-    bastion_settings(upload_verdict_wait=30.0)
+    bastion_settings(upload_verdict_wait=30.0, upload_scan_in_request=0)
     now = timezone.now()
     WorkerLease.objects.create(
         worker_id="dead",
@@ -170,7 +170,7 @@ def test_a_scan_that_could_not_examine_everything_is_refused_so(
 
 
 @pytest.mark.parametrize(
-    ("raw", "seconds"), [("", 5.0), ("0", 0.0), ("1.5", 1.5), ("-1", None), ("nan", None)]
+    ("raw", "seconds"), [("", 0.0), ("5", 5.0), ("0", 0.0), ("1.5", 1.5), ("-1", None), ("nan", None)]
 )
 def test_the_wait_setting_takes_0_to_600_seconds(raw: str, seconds: float | None) -> None:
     from bastion import config
@@ -181,3 +181,39 @@ def test_the_wait_setting_takes_0_to_600_seconds(raw: str, seconds: float | None
             config.from_environ(environ)
     else:
         assert config.from_environ(environ).upload_verdict_wait == seconds
+
+
+def test_a_small_file_is_scanned_in_its_request_without_any_worker(
+    upload: Any, token: str, bastion_settings: Any
+) -> None:
+    """With the database queue and no worker at all, a small file's upload answers with its
+    verdict: the request scanned it. Its queued scan waits a minute for the worker, the
+    guarantee if the web process had died before deciding."""
+    from django_tasks_db.models import DBTaskResult
+
+    bastion_settings(upload_verdict_wait=0.0, upload_scan_in_request=64 * 1024)
+    with override_settings(TASKS=DATABASE_QUEUE):
+        refused = upload(malicious_sdist(), token)
+        clean = upload(builders.wheel("samplepkg", "2.0"), token)
+    assert refused.status_code == 400
+    assert "malicious" in refused.reason_phrase
+    assert clean.status_code == 200 and clean.content == b""
+    states = dict(File.objects.values_list("filename", "state"))
+    assert states == {
+        "samplepkg-1.0.tar.gz": File.HELD,
+        "samplepkg-2.0-py3-none-any.whl": File.PUBLISHED,
+    }
+    queued = DBTaskResult.objects.filter(task_path__endswith="scan_pending_file")
+    assert queued.count() == 2
+    assert all(row.run_after > timezone.now() + timedelta(seconds=30) for row in queued)
+
+
+def test_a_file_above_the_in_request_size_waits_for_the_worker(
+    upload: Any, token: str, bastion_settings: Any
+) -> None:
+    bastion_settings(upload_verdict_wait=0.0, upload_scan_in_request=10)
+    with override_settings(TASKS=DATABASE_QUEUE):
+        response = upload(malicious_sdist(), token)
+    assert response.status_code == 200
+    assert "held until its malware scan completes" in response.content.decode()
+    assert File.objects.get().state == File.PENDING

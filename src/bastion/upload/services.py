@@ -389,13 +389,20 @@ def handle_upload(
 
 def settle(file: File, *, created: bool) -> UploadResult:
     """The answer from the file's state: published, a success; held, a refusal with its
-    reason; still pending after ``BASTION_UPLOAD_VERDICT_WAIT`` seconds, a success that says
-    the file waits for its scan. A file just recorded is pending in hand (its scan may have
+    reason; still pending, a success that says the file waits for its scan. A small file
+    (``BASTION_UPLOAD_SCAN_IN_REQUEST``) is scanned here first, so its answer is the verdict;
+    a larger one waits up to ``BASTION_UPLOAD_VERDICT_WAIT`` seconds for the worker's. (Waiting
+    for the worker costs its pick-up besides the scan, and serialises scans that otherwise
+    overlap the next upload: the benchmark's corpus took 24 s instead of 5 with a 5 s wait for
+    every file.) A file just recorded is pending in hand (its scan may have
     decided since), so its state is read again; an identical re-upload's is the one just
     read, and gets the same answer as the first upload of the file."""
     if file.state == File.PUBLISHED:
         return UploadResult(file, created)
-    if file.state == File.PENDING:
+    if file.state == File.PENDING and created and tasks.scans_in_request(file.size):
+        tasks.scan_in_request(file.pk)
+        standing = verdict.await_decision(file, 0.0)
+    elif file.state == File.PENDING:
         standing = verdict.await_decision(file, current().upload_verdict_wait)
     else:
         standing = verdict.Standing(file.filename, file.state, file.scan_verdict)
@@ -608,7 +615,7 @@ def record(
                 uploader=user,
                 request=client,
             )
-            tasks.enqueue_scan(file.pk)
+            tasks.enqueue_scan(file.pk, in_request=tasks.scans_in_request(new.size))
             if identity.token is not None:
                 tokens.mark_used(identity.token, request=client)
     except packages.SdistExists as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -197,12 +198,34 @@ def _notify_held(sender: Any, file_id: int, verdict: str, **kwargs: Any) -> None
 packages.file_held.connect(_notify_held, dispatch_uid="bastion.upload.notify_held")
 
 
-def enqueue_scan(file_id: int) -> None:
+#: How long the worker leaves the scan of a file that its upload's request scans itself
+#: (:func:`scans_in_request`): the request decides first, and the queued row still scans the
+#: file if the web process dies before deciding.
+IN_REQUEST_GRACE = timedelta(seconds=60)
+
+
+def scans_in_request(size: int) -> bool:
+    """Whether the upload of a file of ``size`` bytes is scanned in its own request
+    (``BASTION_UPLOAD_SCAN_IN_REQUEST``): a small file's scan takes tens of milliseconds, so
+    the uploader is answered with the verdict, as PyPI answers a file it refuses."""
+    return 0 < size <= current().upload_scan_in_request
+
+
+def scan_in_request(file_id: int) -> None:
+    """Scan a file just recorded, in the upload's request, after its commit (the same task
+    the worker runs, so the decision, the events and the notices are the worker's)."""
+    scan_pending_file.call(file_id)
+
+
+def enqueue_scan(file_id: int, *, in_request: bool = False) -> None:
     """Queue the scan of a file just recorded as pending, INSIDE the transaction that records
     it (:func:`bastion.upload.services.record`): the task's row (in the same database) is then
     committed with the file or not at all, so no crash can leave a pending file without its
     scan (``bastion check --repair`` queues one for a file whose scan failed)."""
-    result = scan_pending_file.enqueue(file_id)
+    task = scan_pending_file
+    if in_request and task.get_backend().supports_defer:
+        task = task.using(run_after=timezone.now() + IN_REQUEST_GRACE)
+    result = task.enqueue(file_id)
     # Only a backend that runs tasks at once reports errors here; the database backend's
     # worker logs its own. A failed scan leaves the file pending, never published.
     for error in getattr(result, "errors", []):
