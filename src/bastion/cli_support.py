@@ -65,7 +65,7 @@ def missing_index() -> str | None:
     there is not opened (opening would create it).
     """
     setup_django()
-    from django.db import DatabaseError, connection
+    from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
     from bastion.config import current
 
@@ -78,9 +78,13 @@ def missing_index() -> str | None:
         return f"no bastion index at {data_dir} (no such folder); {where}"
     if not current().secret_key and not (data_dir / "secret_key").is_file():
         return f"no bastion index at {data_dir} (no secret_key in it); {where}"
-    if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "sqlite":
+        from django.db.backends.sqlite3.base import DatabaseWrapper
+
+        assert isinstance(connection, DatabaseWrapper)
         database = Path(connection.settings_dict["NAME"])
-        if not database.is_file():
+        if not connection.is_in_memory_db() and not database.is_file():
             return f"no bastion index at {data_dir} (no database {database}); {where}"
     try:
         tables = connection.introspection.table_names()
