@@ -5,7 +5,10 @@ Each subcommand lives in the domain that owns its concept and registers itself t
 ``_COMMAND_MODULES``; :mod:`bastion.server` has those about the installation as a whole. No
 ``cli`` module imports Django at import time: commands that must run without a database
 (``scan``, ``check-name``) never import it, the others call
-:func:`bastion.cli_support.setup_django` first.
+:func:`bastion.cli_support.setup_django` first. Before any handler runs, :func:`main` checks the
+environment, then makes the data folder (``serve``, ``migrate``) or checks that the index the
+settings point at exists (every other command with a database), so a command run from the
+wrong folder says where it looked and exits 2 instead of creating an empty index there.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import ParamSpec
 
-from bastion.cli_support import check_environment
+from bastion.cli_support import check_environment, prepare_index
 from bastion.events import origin
 
 # Modules that provide ``register(subparsers: argparse._SubParsersAction) -> None``.
@@ -86,7 +89,7 @@ def _quiet_when_stdout_closes(command: Callable[P, int]) -> Callable[P, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not check_environment(args.command):
+    if not check_environment(args.command) or not prepare_index(args.command):
         return 2
     handler = args.handler
     if args.command in _SERVICES:

@@ -168,7 +168,7 @@ class BastionSettings:
     # -- where things live
     data_dir: Path = _setting(  # noqa: RUF009 (a field: see _setting)
         factory=_default_data_dir,
-        doc="Folder for everything bastion writes (default ./data).",
+        doc="Folder for everything bastion writes (default ./data of the working folder).",
         parse=_path,
     )
     storage_dir: Path = _setting(  # noqa: RUF009 (a field: see _setting)
@@ -351,7 +351,8 @@ def from_environ(environ: Mapping[str, str]) -> BastionSettings:
     """The settings that ``environ`` gives; :class:`SettingsError` for the first bad value.
 
     Reads nothing but ``environ`` and writes nothing (the data folder is made by
-    ``bastion.settings``), so a command can check the environment before it starts.
+    :func:`make_data_dir`, for the commands that create an index), so a command can check the
+    environment before it starts.
     """
     values: dict[str, Any] = {}
     for name, f in variables().items():
@@ -418,20 +419,34 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def generated_secret_key(directory: Path) -> str:
-    """The key generated once and kept in the data folder (``BASTION_SECRET_KEY`` unset).
+def stored_secret_key(directory: Path) -> str:
+    """The key kept in the data folder (``BASTION_SECRET_KEY`` unset); empty while there is none.
 
+    Reading the settings writes nothing: the key is made, with the data folder, by the commands
+    that create an index (:func:`make_data_dir`). Until then Django refuses whatever would sign
+    with the empty key, and the commands that need an index say that there is none first.
+    """
+    try:
+        return (directory / "secret_key").read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def make_data_dir(settings: BastionSettings) -> None:
+    """Create the data folder and, unless ``BASTION_SECRET_KEY`` is set, its secret key.
+
+    Only the commands that create an index call this (``bastion serve``, ``bastion migrate``).
     A generated key survives restarts (sessions and API tokens depend on it) without an
     operator having to invent one; its file is readable by the owner only.
     """
-    path = directory / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
+    directory = settings.data_dir
     directory.mkdir(parents=True, exist_ok=True)
+    if settings.secret_key or stored_secret_key(directory):
+        return
     key = secrets.token_urlsafe(50)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(directory / "secret_key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: theirs is the key
+        return
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
-    return key

@@ -15,10 +15,12 @@ from bastion import config
 
 BASE_DIR = Path(__file__).resolve().parent
 BASTION = config.from_environ(os.environ)
+# Reading the settings creates nothing: a command run from the wrong folder must not leave a
+# new, empty index behind. ``bastion serve`` and ``bastion migrate`` make the data folder and
+# its key (bastion.config.make_data_dir); the other commands first check that they are there.
 _data_dir = BASTION.data_dir
-_data_dir.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = BASTION.secret_key or config.generated_secret_key(_data_dir)
+SECRET_KEY = BASTION.secret_key or config.stored_secret_key(_data_dir)
 DEBUG = BASTION.debug
 # Host names this index answers to. Not "*" by default: emailed links (password reset, email
 # verification) are built on BASTION_BASE_URL when set, else on the request's Host, which must

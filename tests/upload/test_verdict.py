@@ -170,7 +170,8 @@ def test_a_scan_that_could_not_examine_everything_is_refused_so(
 
 
 @pytest.mark.parametrize(
-    ("raw", "seconds"), [("", 0.0), ("5", 5.0), ("0", 0.0), ("1.5", 1.5), ("-1", None), ("nan", None)]
+    ("raw", "seconds"),
+    [("", 0.0), ("5", 5.0), ("0", 0.0), ("1.5", 1.5), ("-1", None), ("nan", None)],
 )
 def test_the_wait_setting_takes_0_to_600_seconds(raw: str, seconds: float | None) -> None:
     from bastion import config
