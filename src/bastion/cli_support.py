@@ -42,14 +42,13 @@ def check_environment(
 def prepare_index(
     command: str, environ: Mapping[str, str] = os.environ, stderr: TextIO | None = None
 ) -> bool:
-    """Make the data folder for the commands that create an index; check that there is one
-    for the commands that need it. False (after one line naming the folder looked at and
+    """Check that there is an index for the commands that need one (those that create one
+    make its folder themselves, :func:`make_index_folder`). False (after one line naming the folder looked at and
     what to do) when there is none. Call after :func:`check_environment`."""
     if command in WITHOUT_INDEX:
         return True
     if command in CREATES_INDEX:
-        make_data_dir(from_environ(environ))
-        return True
+        return True  # each makes the folder itself, once its own checks have passed
     problem = missing_index()
     if problem is None:
         return True
@@ -110,3 +109,10 @@ def migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def make_index_folder() -> None:
+    """Create the data folder and its secret key where the settings point, for the commands
+    that create an index (:data:`CREATES_INDEX`), after their own checks: a command refused
+    at start leaves nothing behind."""
+    make_data_dir(from_environ(os.environ))

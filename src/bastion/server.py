@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from bastion.cli_support import migrate, setup_django
+from bastion.cli_support import make_index_folder, migrate, setup_django
 
 
 def register(subparsers: Any) -> None:
@@ -71,6 +71,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    make_index_folder()
     setup_django()
     migrate(verbosity=1)
     return 0
@@ -127,6 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"bastion serve: {problem}", file=sys.stderr)
         return 2
+    make_index_folder()
     setup_django()
     from django.conf import settings
 
