@@ -139,14 +139,11 @@ def cmd_check_name(args: argparse.Namespace) -> int:
         from django.db import DatabaseError
 
         from bastion.names import database
-        from bastion.packages.models import Project
+        from bastion.packages.services import project_names
 
         try:
             rules = database.rules()
-            # As the upload and the web page pass them: the index's projects, oldest first.
-            projects = list(
-                Project.objects.order_by("pk").values_list("normalized_name", flat=True)
-            )
+            projects = project_names()  # as the upload and the web page pass them
         except DatabaseError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             print(

@@ -82,6 +82,12 @@ def get_project(name: str) -> Project | None:
     return _PROJECT_BY_NAME.first(normalize(name))
 
 
+def project_names() -> list[str]:
+    """Every project's normalised name, oldest first: what the name policy compares a new
+    project's name with (the upload, the web page's check and ``bastion check-name`` alike)."""
+    return list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
+
+
 def _bump(project: Project, action: str, *, visible: bool = True) -> None:
     """Advance the serial; ``visible`` changes (what installers see) also queue the pages'
     re-rendering, in the caller's transaction.

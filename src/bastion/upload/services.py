@@ -326,8 +326,7 @@ def check_project_name(name: str, user: User) -> None:
     """The name policy for a new project (the ``names`` domain decides): prohibited and
     standard-library names, namespaces, look-alikes of popular PyPI projects and of this
     index's own projects, moderator overrides."""
-    local = list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
-    verdict = check_new_project_name(name, user_id=user.pk, projects=local)
+    verdict = check_new_project_name(name, user_id=user.pk, projects=packages.project_names())
     if verdict.blocked:
         reason = verdict.reason or f"The name '{name}' isn't allowed."
         raise UploadError(f"{reason} See {HELP}#project-name for more information.")

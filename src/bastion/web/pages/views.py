@@ -179,8 +179,6 @@ def check_name(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("name", "").strip()[:200]
     verdict = None
     if name:
-        # As the upload passes them: the index's projects, oldest first.
-        local = list(Project.objects.order_by("pk").values_list("normalized_name", flat=True))
         user_id = request.user.pk if request.user.is_authenticated else None
-        verdict = check_new_project_name(name, user_id=user_id, projects=local)
+        verdict = check_new_project_name(name, user_id=user_id, projects=packages.project_names())
     return render(request, "web/check_name.html", {"name": name, "verdict": verdict})
