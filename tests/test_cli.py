@@ -289,6 +289,8 @@ def test_reset_2fa_removes_every_factor_and_tells_the_user(capsys: Any, user: An
 
     from bastion.accounts.mfa import generate_recovery_codes
     from bastion.accounts.models import RecoveryCode, has_two_factor
+    from bastion.events import origin
+    from bastion.events.describe import describe
     from bastion.events.models import Event
 
     generate_recovery_codes(user)
@@ -297,7 +299,11 @@ def test_reset_2fa_removes_every_factor_and_tells_the_user(capsys: Any, user: An
     assert code == 0 and "removed 1 second factor of alice" in out
     user.refresh_from_db()
     assert not has_two_factor(user) and not RecoveryCode.objects.filter(user=user).exists()
-    assert Event.objects.filter(tag="account:2fa:reset", subject_id=user.pk).exists()
+    event = Event.objects.get(tag="account:2fa:reset", subject_id=user.pk)
+    # Marked as the operator's command the way every command's events are (events.origin).
+    assert event.additional["via"] == origin.COMMAND_LINE
+    assert event.additional["operator"] == origin.login_name()
+    assert describe(event).origin == f"{origin.COMMAND_LINE} (operator)"
     assert any("Two-factor authentication reset" in m.subject for m in mail.outbox)
     # Without a factor again, the user cannot get a token until they set one up.
     code, _, err = run(capsys, "token", "create", "alice")

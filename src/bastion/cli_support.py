@@ -9,7 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from bastion.config import SettingsError, from_environ, make_data_dir, unknown_variables
+from bastion.config import (
+    BastionSettings,
+    SettingsError,
+    from_environ,
+    make_data_dir,
+    unknown_variables,
+)
 
 #: Commands that run without an index: they never open the database.
 WITHOUT_INDEX = frozenset({"check-name", "scan", "survey"})
@@ -111,8 +117,8 @@ def migrate(verbosity: int = 0) -> None:
     call_command("migrate", interactive=False, verbosity=verbosity)
 
 
-def make_index_folder() -> None:
+def make_index_folder(settings: BastionSettings | None = None) -> None:
     """Create the data folder and its secret key where the settings point, for the commands
     that create an index (:data:`CREATES_INDEX`), after their own checks: a command refused
-    at start leaves nothing behind."""
-    make_data_dir(from_environ(os.environ))
+    at start leaves nothing behind. ``settings``: those the command already read."""
+    make_data_dir(settings if settings is not None else from_environ(os.environ))

@@ -79,21 +79,22 @@ def _whole(minimum: int = 0) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(raw: str) -> float:
+def _number_of_seconds(raw: str) -> float:
     try:
-        value = float(raw.strip())
+        return float(raw.strip())
     except ValueError:
         raise ValueError(f"{raw!r} is not a number of seconds") from None
+
+
+def _seconds(raw: str) -> float:
+    value = _number_of_seconds(raw)
     if not value > 0:
         raise ValueError(f"{raw!r} is not a positive number of seconds")
     return value
 
 
 def _seconds_or_zero(raw: str) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a number of seconds") from None
+    value = _number_of_seconds(raw)
     if not 0 <= value <= 600:
         raise ValueError(f"{raw!r} is not a number of seconds from 0 to 600")
     return value

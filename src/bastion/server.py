@@ -128,7 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"bastion serve: {problem}", file=sys.stderr)
         return 2
-    make_index_folder()
+    make_index_folder(settings_now)
     setup_django()
     from django.conf import settings
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.names.lookalike import Edit, LookalikeIndex, classify_edit, keyboard_neighbours
-from bastion.names.normalize import canonicalize, is_valid_name, skeleton
+from bastion.names.normalize import MAX_NAME_LENGTH, canonicalize, is_valid_name, skeleton
 from bastion.names.policy import NamePolicy, load_names, shipped_protected_names
 from bastion.names.prohibited import is_stdlib
 
@@ -105,6 +105,15 @@ def test_reason_wording(policy: NamePolicy) -> None:
     assert policy.check("reqeusts").reason == (
         "The name 'reqeusts' is too similar to an existing project: transposition of 'requests'."
     )
+
+
+def test_an_overlong_name_is_refused_before_any_other_work(policy: NamePolicy) -> None:
+    # Every later step (canonical form, look-alike search) grows with the name's length.
+    assert policy.check("a" * MAX_NAME_LENGTH).code != "invalid"
+    v = policy.check("a" * 1_000_000)
+    assert v.blocked and v.code == "invalid"
+    assert v.name == f"{'a' * 30}...{'a' * 30}"
+    assert f"at most {MAX_NAME_LENGTH} characters" in (v.reason or "")
 
 
 @pytest.mark.parametrize(
