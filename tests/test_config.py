@@ -98,6 +98,8 @@ def test_defaults_that_follow_another_setting() -> None:
         ),
         ({"BASTION_LOG_LEVEL": "loud"}, "BASTION_LOG_LEVEL: 'loud' is not a log level"),
         ({"BASTION_ARCHIVE_SECONDS": "0"}, "BASTION_ARCHIVE_SECONDS: '0' is not a positive"),
+        # An infinite time limit is no limit.
+        ({"BASTION_ARCHIVE_SECONDS": "inf"}, "BASTION_ARCHIVE_SECONDS: 'inf' is not a positive"),
         (
             {"BASTION_EMAIL_STARTTLS": "1", "BASTION_EMAIL_SSL": "1"},
             "BASTION_EMAIL_STARTTLS and BASTION_EMAIL_SSL: set one, not both",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -87,8 +88,9 @@ def _number_of_seconds(raw: str) -> float:
 
 
 def _seconds(raw: str) -> float:
+    """A time limit: positive and finite (``inf`` would turn the limit off)."""
     value = _number_of_seconds(raw)
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise ValueError(f"{raw!r} is not a positive number of seconds")
     return value
 
