@@ -38,11 +38,6 @@ def visible_project(name: str) -> Project | None:
     return visible_projects().filter(normalized_name=packages.normalize(name)).first()
 
 
-def project_in_index(name: str) -> Project | None:
-    """The project called ``name`` (any spelling), published files or not."""
-    return packages.get_project(name)
-
-
 def file_states(project: Project) -> dict[str, int]:
     """How many of the project's files are in each state (for its owners)."""
     counts: dict[str, int] = defaultdict(int)
