@@ -86,10 +86,23 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "login_two_factor",
         "reads has_totp",
     ): "which second-step form to show",
-    ("web/twofactor/views.py", "*", "*"): (
-        "the pages that set second factors up: which forms and notices to show; the factor "
-        "required for access is authz's"
-    ),
+    # The pages that set second factors up, by function (a new page is checked): which forms
+    # and notices to show, and which proof re-authentication asks; the factor required for
+    # access is authz's.
+    **{
+        ("web/twofactor/views.py", function, what): "setting up second factors, not access"
+        for function, what in (
+            ("account_status", "calls has_two_factor"),
+            ("reauth", "calls has_two_factor"),
+            ("reauth", "reads has_totp"),
+            ("recovery_generate", "calls has_two_factor"),
+            ("totp_enrol", "calls has_two_factor"),
+            ("totp_enrol", "reads has_totp"),
+            ("totp_remove", "reads has_totp"),
+            ("two_factor", "reads has_totp"),
+            ("webauthn_register_verify", "calls has_two_factor"),
+        )
+    },
 }
 
 
