@@ -18,7 +18,6 @@ from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
 from django.urls import reverse
 
 if TYPE_CHECKING:
@@ -28,10 +27,10 @@ _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 def _admin_decision(request: HttpRequest) -> Decision:
-    from bastion.authz import Action, authorize
-    from bastion.web.reauth import identity_of
+    from bastion.authz import Action
+    from bastion.web.common import decide
 
-    return authorize(identity_of(request), Action.ADMIN)
+    return decide(request, Action.ADMIN)
 
 
 class BastionAdminSite(AdminSite):
@@ -60,9 +59,9 @@ class BastionAdminSite(AdminSite):
         if request.user.is_authenticated:
             # Logged in but not allowed (no second factor, not an administrator): say why,
             # rather than bounce between this page and the login page for ever.
-            decision = _admin_decision(request)
-            context = {"reason": decision.reason, "remedy": decision.remedy}
-            return render(request, "web/forbidden.html", context, status=403)
+            from bastion.web.common import forbidden
+
+            return forbidden(request, _admin_decision(request))
         next_url = request.GET.get("next") or reverse("admin:index")
         return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
 

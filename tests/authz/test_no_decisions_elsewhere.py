@@ -1,12 +1,12 @@
 """No module but :mod:`bastion.authz` decides access from roles or account flags.
 
-Reads every module of ``src/bastion`` (outside ``authz/``, models, migrations, admin
-registrations and the settings, which only declare) as a syntax tree and reports each place
-that reads what access is decided from: the superuser/staff, frozen, active and verified-email
-flags, a second factor's presence, a comparison with a project role, a look-up of someone's
-role, or the 2FA and re-authentication settings. Writing a flag (``user.email_verified =
-True``) or filtering a query by one is not reported. The few readers that are not access
-decisions are listed in :data:`ALLOWED`, each with its reason; anything else fails.
+Reads every module of ``src/bastion`` (outside ``authz/`` and the migrations) as a syntax
+tree and reports each place that reads what access is decided from: the superuser/staff,
+frozen, active and verified-email flags, a second factor's presence, a comparison with a
+project role, a look-up of someone's role, or the 2FA and re-authentication settings. Writing a
+flag (``user.email_verified = True``) or filtering a query by one is not reported. The few
+readers that are not access decisions are listed in :data:`ALLOWED`, each with its reason;
+anything else fails.
 """
 
 from __future__ import annotations
@@ -86,10 +86,23 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "login_two_factor",
         "reads has_totp",
     ): "which second-step form to show",
-    ("web/twofactor/views.py", "*", "*"): (
-        "the pages that set second factors up: which forms and notices to show; the factor "
-        "required for access is authz's"
-    ),
+    # The pages that set second factors up, by function (a new page is checked): which forms
+    # and notices to show, and which proof re-authentication asks; the factor required for
+    # access is authz's.
+    **{
+        ("web/twofactor/views.py", function, what): "setting up second factors, not access"
+        for function, what in (
+            ("account_status", "calls has_two_factor"),
+            ("reauth", "calls has_two_factor"),
+            ("reauth", "reads has_totp"),
+            ("recovery_generate", "calls has_two_factor"),
+            ("totp_enrol", "calls has_two_factor"),
+            ("totp_enrol", "reads has_totp"),
+            ("totp_remove", "reads has_totp"),
+            ("two_factor", "reads has_totp"),
+            ("webauthn_register_verify", "calls has_two_factor"),
+        )
+    },
 }
 
 
@@ -146,12 +159,11 @@ def _what(node: ast.AST) -> str | None:
 
 
 def _scanned() -> list[Path]:
+    # admin.py, models.py and the settings are read too: ``accounts/admin.py`` holds views
+    # of its own, and a model property is as much a decision as a view's ``if``.
     skipped_dirs = {"authz", "migrations"}
-    skipped_files = {"models.py", "admin.py", "settings.py", "config.py"}
     return sorted(
-        p
-        for p in SRC.rglob("*.py")
-        if not skipped_dirs & set(p.relative_to(SRC).parts[:-1]) and p.name not in skipped_files
+        p for p in SRC.rglob("*.py") if not skipped_dirs & set(p.relative_to(SRC).parts[:-1])
     )
 
 

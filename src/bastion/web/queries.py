@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from packaging.version import InvalidVersion, Version
 
 from bastion.accounts.models import User
@@ -38,17 +38,15 @@ def visible_project(name: str) -> Project | None:
     return visible_projects().filter(normalized_name=packages.normalize(name)).first()
 
 
-def project_in_index(name: str) -> Project | None:
-    """The project called ``name`` (any spelling), published files or not."""
-    return packages.get_project(name)
-
-
 def file_states(project: Project) -> dict[str, int]:
     """How many of the project's files are in each state (for its owners)."""
-    counts: dict[str, int] = defaultdict(int)
-    for state in File.objects.filter(release__project=project).values_list("state", flat=True):
-        counts[state] += 1
-    return dict(counts)
+    rows = (
+        File.objects.filter(release__project=project)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
 
 
 def _version_key(version: str) -> tuple[int, Any]:

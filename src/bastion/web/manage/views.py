@@ -132,15 +132,12 @@ def manage_project(request: HttpRequest, name: str) -> HttpResponseBase:
 
 
 def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool) -> HttpResponse:
+    project = project_for(request, name, Action.YANK)
+    if not isinstance(project, Project):
+        return project
     url = manage_url(name)
-    if not request.user.is_authenticated:
-        return redirect_to_login(url)
-    project = managed_project(name)
     form = YankForm(request.POST)
     with transaction.atomic():
-        decision = decide(request, Action.YANK, project)
-        if not decision:
-            return forbidden(request, decision)
         release = packages.find_release(project, version)
         if release is None:
             raise Http404("No such release.")
@@ -151,12 +148,12 @@ def _change_release(request: HttpRequest, name: str, version: str, *, yank: bool
             packages.yank(
                 release,
                 reason=form.cleaned_data["reason"],
-                actor=request.user,
+                actor=request.user,  # type: ignore[arg-type]
                 request=request,
             )
             done = f"Release {release.version} was yanked."
         elif release.yanked:
-            packages.unyank(release, actor=request.user, request=request)
+            packages.unyank(release, actor=request.user, request=request)  # type: ignore[arg-type]
             done = f"Release {release.version} is no longer yanked."
         else:
             done = f"Release {release.version} was not yanked."

@@ -123,7 +123,7 @@ def _unpublished_project(request: HttpRequest, name: str) -> HttpResponseBase:
     """A project that exists but has no published file (all pending their scan, or held):
     installers get its simple page, empty, so people get a page that says why there is
     nothing to install, and its owners how many files wait and why."""
-    project = queries.project_in_index(name)
+    project = packages.get_project(name)
     if project is None:
         raise Http404("No such project.")
     if name != project.normalized_name:
