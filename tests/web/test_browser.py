@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -16,27 +14,13 @@ from bastion.packages import services as packages
 from bastion.packages.models import Release
 from bastion.tokens.models import Token
 from tests.conftest import PASSWORD
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.web.conftest import add_release
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("BASTION_REQUIRE_BROWSER"),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
 
 

@@ -5,11 +5,9 @@ asked, after signing in, to make the recovery codes they never had."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,38 +16,12 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import PUBLISHER_PASSWORD, serving
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser import browser_page, needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("BASTION_REQUIRE_BROWSER"),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
-
-
-@contextlib.contextmanager
-def browser_page() -> Iterator[tuple[Any, list[str]]]:
-    """A chromium page, and the console errors it logged (the pages run under the CSP).
-    Opened after the test's data is made: Playwright's loop makes the thread async, where
-    Django refuses database calls."""
-    from playwright.sync_api import sync_playwright
-
-    problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = browser.new_page()
-            page.on(
-                "console",
-                lambda msg: problems.append(msg.text) if msg.type == "error" else None,
-            )
-            yield page, problems
-        finally:
-            browser.close()
 
 
 @pytest.mark.django_db(transaction=True)

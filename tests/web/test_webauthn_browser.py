@@ -6,7 +6,6 @@ Browsers refuse IP addresses as relying-party ids, so the page is opened on ``lo
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -17,15 +16,12 @@ import pytest
 from bastion.accounts.models import WebAuthnCredential
 from bastion.events.models import Event
 from tests.conftest import PASSWORD
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("BASTION_REQUIRE_BROWSER"),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
 
 
