@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import io
 import tarfile
@@ -279,3 +280,17 @@ def test_mutated_archives_raise_only_archive_errors(
         data[pos % len(data)] = value
     _read_everything(bytes(data))
     _read_everything(bytes(data[: cut % (len(data) + 1)]))
+
+
+@pytest.mark.parametrize("kind", [tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE])
+def test_tar_extended_header_over_the_limit_is_refused_before_it_is_read(kind: bytes) -> None:
+    size = reader.MAX_EXTENDED_HEADER + 1
+    header = tarfile.TarInfo("././@LongLink")
+    header.type = kind
+    header.size = size
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb") as gz:
+        gz.write(header.tobuf(format=tarfile.GNU_FORMAT))
+        gz.write(b"a" * size + b"\0" * (-size % 512) + b"\0" * 1024)
+    with pytest.raises(ArchiveError, match="extended header"):
+        open_archive(io.BytesIO(raw.getvalue()))

@@ -220,3 +220,14 @@ def test_hashing_over_the_time_budget_is_refused(monkeypatch: pytest.MonkeyPatch
         "Invalid distribution file. Cannot check RECORD: "
         "Reading the archive took longer than allowed"
     )
+
+
+def test_record_with_far_more_entries_than_members_is_refused(upload: Any, token: str) -> None:
+    def change(members: dict[str, bytes]) -> None:
+        extra = [line(f"samplepkg/gone{i}.py", b"x") for i in range(2 * len(members) + 20)]
+        set_record(members, [*record_lines(members), *extra])
+
+    response = upload_changed(upload, token, change)
+    assert_refused(
+        response, "Invalid distribution file. RECORD lists more files than the wheel holds"
+    )

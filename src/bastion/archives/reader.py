@@ -531,9 +531,35 @@ def _zip_entry_count(fh: BinaryIO, limit: int) -> tuple[int | None, int]:
         fh.seek(0)
 
 
+# A GNU long-name or pax header is read into memory whole by tarfile, before any limit here
+# sees the member: a few hundred KiB of gzip can declare a name of hundreds of MiB.
+MAX_EXTENDED_HEADER = 1024 * 1024
+_EXTENDED_TYPES = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A ``TarInfo`` that refuses an extended header larger than :data:`MAX_EXTENDED_HEADER`."""
+
+    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        if self.type in _EXTENDED_TYPES and self.size > MAX_EXTENDED_HEADER:
+            raise ArchiveError(
+                f"A tar extended header declares {self.size} bytes, more than the limit of "
+                f"{MAX_EXTENDED_HEADER}."
+            )
+        return super()._proc_member(tarfile)  # type: ignore[misc]
+
+
 def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Archive:
     try:
-        tf = tarfile.open(fileobj=fh, mode="r:gz")  # noqa: SIM115 - owned by the archive
+        tf = tarfile.open(  # noqa: SIM115 - owned by the archive
+            fileobj=fh, mode="r:gz", tarinfo=_BoundedTarInfo
+        )
     except _READ_ERRORS as exc:
         raise ArchiveError("File is not a tarfile") from exc
     problems: list[Problem] = []
@@ -625,6 +651,7 @@ def _open_tar(fh: BinaryIO, total: int, limits: Limits, deadline: float) -> Arch
             if kind is MemberKind.FILE:
                 infos[name] = info
     except ArchiveError:
+        tf.close()
         raise
     except _READ_ERRORS as exc:
         tf.close()

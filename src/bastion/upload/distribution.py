@@ -309,31 +309,43 @@ def _parse_record(archive: Archive, record_path: str) -> dict[str, _RecordEntry]
         raise _invalid("RECORD is too large")
     try:
         text = _read(archive, record_path).decode("utf-8")
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
         raise _invalid("RECORD is not a valid CSV file in UTF-8") from exc
+    # Rows are read one at a time, never listed: 16 MiB of blank lines would be a gigabyte of
+    # row lists. Every entry must name a distinct member (``_check_record``, which names the
+    # first stray entry); one listing far more entries than the wheel has members is refused
+    # here, before the entries fill memory.
     entries: dict[str, _RecordEntry] = {}
-    for number, row in enumerate(rows, 1):
-        if not row:
-            continue
-        if len(row) != 3:
-            raise _invalid(f"RECORD line {number} does not have 3 fields")
-        path, hash_field, size_field = row
-        if path in entries:
-            raise _invalid(f"RECORD lists '{path}' twice")
-        algorithm, digest = "", ""
-        if hash_field:
-            algorithm, sep, encoded = hash_field.partition("=")
-            digest = encoded.rstrip("=")
-            if not sep or not algorithm or not digest:
-                raise _invalid(f"RECORD has a malformed hash for '{path}'")
-        size: int | None = None
-        if size_field:
-            if not size_field.isascii() or not size_field.isdigit():
-                raise _invalid(f"RECORD has a malformed size for '{path}'")
-            size = int(size_field)
-        entries[path] = (algorithm, digest, size)
+    try:
+        for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+            if not row:
+                continue
+            if len(row) != 3:
+                raise _invalid(f"RECORD line {number} does not have 3 fields")
+            path, hash_field, size_field = row
+            if path in entries:
+                raise _invalid(f"RECORD lists '{path}' twice")
+            if len(entries) > 2 * len(archive.members) + 16:
+                raise _invalid("RECORD lists more files than the wheel holds")
+            entries[path] = _record_entry(path, hash_field, size_field)
+    except csv.Error as exc:
+        raise _invalid("RECORD is not a valid CSV file in UTF-8") from exc
     return entries
+
+
+def _record_entry(path: str, hash_field: str, size_field: str) -> _RecordEntry:
+    algorithm, digest = "", ""
+    if hash_field:
+        algorithm, sep, encoded = hash_field.partition("=")
+        digest = encoded.rstrip("=")
+        if not sep or not algorithm or not digest:
+            raise _invalid(f"RECORD has a malformed hash for '{path}'")
+    size: int | None = None
+    if size_field:
+        if not size_field.isascii() or not size_field.isdigit():
+            raise _invalid(f"RECORD has a malformed size for '{path}'")
+        size = int(size_field)
+    return algorithm, digest, size
 
 
 def _inspect_sdist(archive: Archive) -> Inspected:
