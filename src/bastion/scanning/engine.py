@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import io
 import os
@@ -113,8 +114,23 @@ def scan_file(
         gaps.append(Gap(GapKind.UNREADABLE, f"the {subject} cannot be read: {exc}"))
         return _result(findings, started, filename, gaps)
     with archive:
-        findings.extend(_scan_archive(archive, filename, rules, cfg, started, gaps))
+        stored = _stored_size(source)
+        expansion = sum(m.size for m in archive.members) / stored if stored else None
+        findings.extend(_scan_archive(archive, filename, rules, cfg, started, gaps, expansion))
     return _result(findings, started, filename, gaps)
+
+
+def _stored_size(source: str | os.PathLike[str] | BinaryIO) -> int | None:
+    """The archive's own size in bytes, when it can be told without reading it."""
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            return os.path.getsize(source)
+        here = source.tell()
+        end = source.seek(0, io.SEEK_END)
+        source.seek(here)
+        return end
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _result(findings: list[Finding], started: float, filename: str, gaps: list[Gap]) -> ScanResult:
@@ -511,8 +527,9 @@ def _scan_archive(
     cfg: ScanConfig,
     started: float,
     gaps: list[Gap],
+    expansion: float | None = None,
 ) -> list[Finding]:
-    findings = archive_rules.problem_findings(archive.problems)
+    findings = archive_rules.problem_findings(archive.problems, expansion)
     n_problems = len(archive.problems)
     is_wheel = filename.lower().endswith(".whl") or any(
         m.name.endswith(".dist-info/WHEEL") for m in archive.members
@@ -529,6 +546,7 @@ def _scan_archive(
     evidence: list[FileEvidence] = []
     binaries: list[str] = []
     metadata_text: list[str] = []
+    build_text: list[str] = []  # setup.py, pyproject.toml, setup.cfg: what the sdist installs
     wheel_text = ""
     code_bytes = 0  # what the package's own library modules hold, comments and blanks aside
     for member, data in archive.iter_files(cfg.max_file_bytes):
@@ -546,6 +564,10 @@ def _scan_archive(
         ftype = "binary" if bkind else _filetype(member.name, head)
         base = rel.rsplit("/", 1)[-1]
         if base in ("PKG-INFO", "METADATA", "requires.txt") and len(data) < 200_000:
+            metadata_text.append(data.decode("utf-8", "replace"))
+        if rel in BUILD_FILES and len(data) < 1_000_000:
+            build_text.append(data.decode("utf-8", "replace"))
+        if base == "entry_points.txt" and len(data) < 200_000:
             metadata_text.append(data.decode("utf-8", "replace"))
         if is_wheel and base == "WHEEL" and rel.count("/") == 1 and len(data) < 10_000:
             wheel_text = data.decode("utf-8", "replace")
@@ -620,8 +642,22 @@ def _scan_archive(
         for e in evidence:
             if e.filetype == "python" and e.role == "module":
                 e.role = "init"
+    if not is_wheel:
+        _mark_not_installed(evidence, [_rel(m.name, prefix) for m in archive.members], build_text)
+    commands = _entry_point_functions([*build_text, *metadata_text])
+    for e in evidence:  # what setup.py calls runs at install time, wherever it is defined
+        if e.role == "setup" and e.py is not None:
+            commands.update(q.rsplit(".", 1)[-1] for q in e.py.calls)
+    for ev in list(evidence):
+        # an imported module's functions run when called, not on import; a function that an
+        # entry point names runs whenever its command does, so it stays with the import
+        if ev.filetype == "python" and ev.role == "init" and ev.py is not None and ev.py.deferred:
+            # each function on its own: what it combines is what it does when called
+            for r in ev.py.deferred:
+                if r[2] not in commands and (called := ev.split_off([r], "called")) is not None:
+                    evidence.append(called)
     if len(archive.problems) > n_problems:  # time-limit or unreadable members found while reading
-        findings.extend(archive_rules.problem_findings(archive.problems[n_problems:]))
+        findings.extend(archive_rules.problem_findings(archive.problems[n_problems:], expansion))
     gaps.extend(_problem_gaps(archive.problems))
 
     for ev in evidence:
@@ -634,7 +670,7 @@ def _scan_archive(
             findings.append(
                 Finding(
                     "script-dropper",
-                    Severity.MEDIUM if ev.role != "test" else Severity.LOW,
+                    Severity.MEDIUM if ev.role not in ("test", "aux") else Severity.LOW,
                     "A shell or batch script downloads and runs something, opens a shell or "
                     "installs itself to start with the system.",
                     ev.path,
@@ -642,7 +678,7 @@ def _scan_archive(
                     ev.excerpt(w.line) if w else None,
                 )
             )
-        elif ev.has("webhook") and ev.role != "test":
+        elif ev.has("webhook") and ev.role not in ("test", "aux"):
             w = ev.where("webhook")
             findings.append(
                 Finding(
@@ -660,6 +696,55 @@ def _scan_archive(
     if is_wheel and binaries and _pure_wheel(wheel_text):
         findings.extend(_pure_wheel_extension(evidence, binaries))
     return findings
+
+
+BUILD_FILES = frozenset({"setup.py", "pyproject.toml", "setup.cfg"})
+
+
+ENTRY_POINT = re.compile(r"=\s*['\"]?\s*[A-Za-z_][\w.]*\s*:\s*([A-Za-z_][\w.]*)")
+
+
+def _entry_point_functions(texts: list[str]) -> set[str]:
+    """Function names that entry points (console scripts, plugins) name: ``module:function``."""
+    return {m.rsplit(".", 1)[-1] for text in texts for m in ENTRY_POINT.findall(text)}
+
+
+def _rel(name: str, prefix: str) -> str:
+    return name[len(prefix) :] if prefix and name.startswith(prefix) else name
+
+
+def _mark_not_installed(
+    evidence: list[FileEvidence], names: list[str], build_text: list[str]
+) -> None:
+    """Mark the sdist's Python files that installing it does not install as ``aux``.
+
+    An sdist carries more than its package: CI scripts, maintainers' update scripts, vendored
+    test suites. Installing builds a wheel of the packages (folders with ``__init__.py``, and
+    what the build files name) and runs setup.py; the rest is never imported or run, so what
+    such a file does is weighed like tests and docs. A file that setup.py or the build
+    configuration names (a module, a folder, an ``exec(open(...))``) is not marked: it may be
+    installed or run while installing.
+    """
+    if not build_text:
+        return  # nothing says what is installed: keep every file as installed
+    packages = {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}
+    build = "\n".join(build_text)
+    for ev in evidence:
+        if ev.filetype != "python" or ev.role not in ("module", "init"):
+            continue
+        parts = ev.relpath.split("/")
+        folders = parts[:-1]
+        if any(p.startswith(".") for p in folders):
+            ev.role = "aux"  # .github, .evergreen, .ci: never part of a package
+            continue
+        folder = "/".join(folders)
+        if folder and any(folder == p or folder.startswith(p + "/") for p in packages):
+            continue
+        stem = parts[-1].rsplit(".", 1)[0]
+        named = [stem, *(f for f in folders if f not in ("src", "lib"))]
+        if any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", build) for n in named):
+            continue
+        ev.role = "aux"
 
 
 def _holds(findings: list[Finding], evidence: list[FileEvidence]) -> bool:
@@ -921,6 +1006,10 @@ def _pth_evidence(
     if not code_text:
         return
     ev.add("pth-import", 1, lines[0][:160])
+    hook = _opt_in_hook(code_text)
+    if hook is not None:
+        ev.add("pth-opt-in", 1, hook)
+        return
     py = analyse(code_text.encode(), ev.path)
     ev.py = py
     for fact in py.facts:
@@ -929,12 +1018,80 @@ def _pth_evidence(
         ev.add("exec", 1, "executable .pth line")
 
 
+PTH_RUNNERS = frozenset({"exec", "eval"})
+PTH_IMPORTERS = frozenset({"__import__", "importlib.import_module", "import_module"})
+
+
+def _opt_in_hook(code: str) -> str | None:
+    """The environment variable of a .pth start-up hook that only imports the package's own
+    module when a variable named after that module is set (coverage measures subprocesses,
+    coloredlogs installs itself, this way); None for anything else.
+
+    What the hook runs is written in the file (strings, not decoded data), does nothing but
+    import and call, and is opt-in: a variable that every machine sets (HOME, PATH) is no
+    opt-in, so the variable must carry the imported module's name.
+    """
+    try:
+        tree = ast.parse(code)
+        trees = [tree]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in PTH_RUNNERS:
+                arg = node.args[0] if node.args else None
+                if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                    return None
+                trees.append(ast.parse(arg.value))
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    modules: set[str] = set()
+    variables: set[str] = set()
+    for sub_tree in trees:
+        # the strings it runs are parsed here: "code kept in a string" is what is looked at
+        facts = analyse(ast.unparse(sub_tree).encode()).kinds() - {"exec", "embedded-code"}
+        if facts:
+            return None
+        for node in ast.walk(sub_tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                modules.update(n.split(".")[0] for n in [*names, node.__dict__.get("module") or ""])
+            elif isinstance(node, ast.Call):
+                fn = ast.unparse(node.func)
+                first = node.args[0] if node.args else None
+                text = first.value if isinstance(first, ast.Constant) else None
+                if not isinstance(text, str):
+                    continue
+                if fn in PTH_IMPORTERS:
+                    modules.add(text.split(".")[0])
+                elif fn.endswith(("environ.get", "getenv")):
+                    variables.add(text)
+            elif isinstance(node, ast.Subscript | ast.Compare):
+                # os.environ["X"], "X" in os.environ
+                key, holder = (
+                    (node.slice, node.value)
+                    if isinstance(node, ast.Subscript)
+                    else (node.left, node.comparators[0])
+                )
+                if (
+                    ast.unparse(holder).endswith("environ")
+                    and isinstance(key, ast.Constant)
+                    and isinstance(key.value, str)
+                ):
+                    variables.add(key.value)
+    modules -= {"os", "sys", ""}
+    for variable in sorted(variables):
+        words = {w for w in variable.lower().split("_") if len(w) >= 4}
+        if modules and any(m.lower().replace("_", "") in words for m in modules):
+            return variable
+    return None
+
+
 def _archive_level(
     evidence: list[FileEvidence], binaries: list[str], is_wheel: bool, small: bool
 ) -> list[Finding]:
     """Combinations split across files (a small package's payload often is)."""
     out: list[Finding] = []
-    code = [e for e in evidence if e.filetype in ("python", "pth") and e.role != "test"]
+    code = [
+        e for e in evidence if e.filetype in ("python", "pth") and e.role not in ("test", "aux")
+    ]
     active = [e for e in code if e.role in ("setup", "init", "pth")]
 
     def first(kinds: tuple[str, ...], among: list[FileEvidence]) -> FileEvidence | None:
@@ -1030,7 +1187,20 @@ def _archive_level(
                 )
             )
     for e in active:
-        if e.role == "pth" and e.has("pth-import") and not e.has("exec", "net", "proc"):
+        if e.role == "pth" and e.has("pth-opt-in"):
+            w = e.where("pth-opt-in")
+            out.append(
+                Finding(
+                    "pth-opt-in-hook",
+                    Severity.LOW,
+                    f"A .pth file imports the package's own module every time Python starts, "
+                    f"only when {w.detail if w else 'a variable'} is set.",
+                    e.path,
+                    1,
+                    e.excerpt(1),
+                )
+            )
+        elif e.role == "pth" and e.has("pth-import") and not e.has("exec", "net", "proc"):
             w = e.where("pth-import")
             out.append(
                 Finding(

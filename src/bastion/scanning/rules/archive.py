@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from bastion.archives import Member, Problem
 from bastion.scanning.result import Finding, Severity
 
@@ -53,36 +51,25 @@ PROBLEM_RULES: dict[str, tuple[str, Severity, str]] = {
     ),
 }
 
-EXEC_SUFFIXES = (
-    ".so",
-    ".pyd",
-    ".dll",
-    ".dylib",
-    ".exe",
-    ".bin",
-    ".node",
-    ".a",
-    ".lib",
-    ".o",
-    ".sys",
-    ".scr",
-    ".com",
-    ".elf",
-    ".out",
-    ".msi",
-    ".ocx",
-    ".drv",
-    ".cpl",
-    ".efi",
-)
+
+# Size alone is not a bomb: a CUDA or compiler library is hundreds of MB, compressed at
+# ordinary ratios. Past the size limit, an archive that expands to no more than this many
+# times its own bytes is only too large to read (the unread part is a gap, which keeps the
+# file from being published unexamined); beyond it, it is a bomb.
+SIZE_PROBLEMS = frozenset({"member-too-large", "total-too-large"})
+BOMB_EXPANSION = 20.0
 
 
-def problem_findings(problems: list[Problem]) -> list[Finding]:
+def problem_findings(problems: list[Problem], expansion: float | None = None) -> list[Finding]:
+    """Findings for the reader's problems; ``expansion`` is what the archive's members add up
+    to over its own size (None when unknown: size problems then count as a bomb)."""
     out: list[Finding] = []
     for p in problems:
         rule, sev, prefix = PROBLEM_RULES.get(
             p.code, (f"archive-{p.code}", M, "The archive has an unusual property")
         )
+        if p.code in SIZE_PROBLEMS and expansion is not None and expansion <= BOMB_EXPANSION:
+            rule, sev, prefix = "archive-too-large", L, "Larger than the scanner reads"
         out.append(Finding(rule, sev, f"{prefix}: {p.message}", p.member, None, None))
     return out
 
@@ -118,9 +105,21 @@ def archive_kind(head: bytes) -> str | None:
     return None
 
 
-# Shared libraries carry their ABI version after ".so" (libgfortran-….so.5.0.0, as auditwheel
-# vendors them into "<pkg>.libs/"); that is a library's own name, not a disguise.
-_VERSIONED_LIBRARY = re.compile(r"\.so(\.\d+)+$")
+# A disguise is a name that claims a type the bytes are not: an executable called a picture,
+# a text or a Python file. Names that claim nothing in particular (no extension, ``.bin``,
+# ``.ir``, a GPU code object's ``.co``, a library's ``.so.24.0git`` or ``.debug`` file)
+# are what build systems produce.
+CLAIMED_TYPES = frozenset(
+    {
+        *("txt", "md", "rst", "csv", "tsv", "json", "yaml", "yml", "toml", "ini", "cfg", "xml"),
+        *("html", "htm", "css", "js", "svg", "py", "pyw", "pyi", "pth", "sh", "bat", "ps1"),
+        *("png", "jpg", "jpeg", "gif", "bmp", "ico", "webp", "tif", "tiff"),
+        *("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "odt"),
+        *("mp3", "mp4", "wav", "ogg", "avi", "mov", "ttf", "otf", "woff", "woff2"),
+        *("log", "dat", "db", "sqlite", "crt", "pem", "cer", "key", "lic", "license"),
+        *("zip", "gz", "tgz", "tar", "bz2", "xz", "7z", "rar", "whl", "egg", "jar"),
+    }
+)
 
 
 def member_findings(
@@ -132,8 +131,7 @@ def member_findings(
     kind = binary_kind(head)
     if kind:
         base = name.rsplit("/", 1)[-1]
-        has_ext = "." in base
-        if has_ext and not name.endswith(EXEC_SUFFIXES) and not _VERSIONED_LIBRARY.search(base):
+        if base.rsplit(".", 1)[-1] in CLAIMED_TYPES:
             out.append(
                 Finding(
                     "disguised-executable",

@@ -10,6 +10,7 @@ package has no reason to make is *high* (which alone makes the verdict malicious
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from bastion.scanning.result import Finding, Severity
@@ -28,7 +29,11 @@ WHEN = {
     "pth": "every time Python starts (.pth file)",
     "module": "in a library module",
     "test": "in tests, docs or examples",
+    "called": "in a function of an imported module (when called, not on import)",
+    "aux": "in a file the sdist carries but installing it does not install or run",
 }
+# where code is not run by installing or importing the package: one level less severe
+UNINSTALLED_ROLES = ("test", "aux")
 
 H, M, L, INFO = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
 
@@ -37,13 +42,35 @@ def _down(sev: Severity) -> Severity:
     return {H: M, M: L, L: INFO, INFO: INFO}[sev]
 
 
+BUILD_SYSTEM_FUNCTIONS = 15
+# rules that weigh what shares a file, not what flows where
+CO_OCCURRENCE = frozenset(
+    {
+        "download-and-execute",
+        "network-and-write",
+        "exfiltration",
+        "network-on-start",
+        "runs-process",
+        "credential-access",
+        "setup-network",
+        "dynamic-exec",
+        # a console window kept hidden is what a GUI library running a tool on Windows wants
+        "hidden-process",
+    }
+)
+
+
+def _down_finding(finding: Finding) -> Finding:
+    return dataclasses.replace(finding, severity=_down(finding.severity))
+
+
 def _make(ev: FileEvidence, rule: str, sev: Severity, message: str, *kinds: str) -> Finding:
     where = ev.where(*kinds) if kinds else None
     line = where.line if where else None
     excerpt = ev.excerpt(line) if line else None
     if excerpt is None and where is not None and where.detail:
         excerpt = where.detail[:160]
-    if ev.role == "test":
+    if ev.role in UNINSTALLED_ROLES:
         sev = _down(sev)
     return Finding(rule, sev, message, ev.path, line, excerpt)
 
@@ -54,7 +81,14 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
     f = ev
     role = f.role
     when = WHEN.get(role, "")
-    active = role in ACTIVE_ROLES
+    # A function of an imported module runs when something calls it: the package's user,
+    # usually on purpose. It is weighed with the install-time rules (a payload hidden in the
+    # API a victim calls is still a payload), but a rule that only says two things share a
+    # file (a download and a write, a secret and a request) needs an address written in the
+    # code to count in full: a library talks to whatever its caller names.
+    called = role == "called"
+    active = role in ACTIVE_ROLES or called
+    fixed = f.has("net-fixed") or f.has(*DESTINATIONS)
     net = f.has("net")
     dest = f.has(*DESTINATIONS)
     steal = f.has(*STEAL)
@@ -64,7 +98,12 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
 
     # --- code that builds code ---------------------------------------------------------------
     if f.has("exec-remote"):
-        add("exec-downloaded-code", H, f"Downloads code and executes it {when}.", "exec-remote")
+        add(
+            "exec-downloaded-code",
+            H if role in ACTIVE_ROLES or fixed else M,
+            f"Downloads code and executes it {when}.",
+            "exec-remote",
+        )
     if f.has("exec-decoded"):
         add(
             "exec-obfuscated-code",
@@ -326,7 +365,7 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
     # --- packages fetched from outside the index ----------------------------------------------
     # pip run by the package itself, or dependencies that name a web address: what gets
     # installed is decided by whoever controls that address, not by the index
-    if f.has("pip-install-url") and role != "test":
+    if f.has("pip-install-url") and role not in UNINSTALLED_ROLES:
         add(
             "installs-from-url",
             H if active else M,
@@ -381,6 +420,18 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
                 (f.excerpt(w.line) if w else None) or (w.detail[:160] if w else None),
             )
         )
+
+    build_system = role == "setup" and f.py is not None and f.py.functions >= BUILD_SYSTEM_FUNCTIONS
+    if (called or build_system) and not fixed and not f.has("decode", "exec-decoded"):
+        # A setup.py that is a build system (dozens of functions: fetch the sources of a C
+        # library, configure, compile) downloads and runs compilers as its job. A payload's
+        # download has its address written in the code (or hidden by decoding).
+        out = [
+            _down_finding(x)
+            if x.rule in CO_OCCURRENCE and (called or x.rule != "setup-network")
+            else x
+            for x in out
+        ]
 
     # hard-coded chat-service credentials are a destination no library needs
     if f.has("webhook"):

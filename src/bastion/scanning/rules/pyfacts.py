@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bastion.scanning.rules.reach import deferred_ranges
+
 # --- call classification -------------------------------------------------------------------
 
 NET_CALLS = frozenset(
@@ -165,8 +167,9 @@ RECON_CALLS = frozenset(
 WRITE_MODES = re.compile(r"[wax]")
 CHMOD_CALLS = frozenset({"os.chmod", "os.fchmod"})
 SECRET_ENV = re.compile(
-    r"(TOKEN|SECRET|PASSW|API_?KEY|AWS_|GITHUB|NPM_|PYPI|CREDENTIAL|PRIVATE|SSH|AZURE|GCP|"
-    r"GOOGLE_APPLICATION|DISCORD|WEBHOOK|SLACK|OPENAI)",
+    # names of secrets, not of settings: GITHUB_ACTIONS or PYPI_URL say where code runs
+    r"(TOKEN|SECRET|PASSW|API_?KEY|ACCESS_?KEY|AWS_|CREDENTIAL|PRIVATE|SSH|"
+    r"GOOGLE_APPLICATION|DISCORD|WEBHOOK)",
     re.IGNORECASE,
 )
 TEST_DIRS = frozenset(
@@ -241,11 +244,14 @@ class PyFacts:
     install_overrides: list[tuple[str, int]] = field(default_factory=list)
     syntax_error: str | None = None
     identifiers: int = 0
+    functions: int = 0  # function and method definitions
     obfuscated_identifiers: int = 0
     # long literals that look like encoded data: line, length, entropy
     long_strings: list[tuple[int, int, float]] = field(default_factory=list)
     # data the analyser decoded statically (base64, hex, zlib...; never executed): line, bytes
     payloads: list[tuple[int, bytes]] = field(default_factory=list)
+    # code an import of this module does not run: (first line, last line, function name)
+    deferred: list[tuple[int, int, str]] = field(default_factory=list)
 
     def kinds(self) -> set[str]:
         return {f.kind for f in self.facts}
@@ -722,6 +728,7 @@ class _Analyser(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.out.identifiers += 1
+        self.out.functions += 1
         if is_obfuscated_name(node.name):
             self.out.obfuscated_identifiers += 1
         a = node.args
@@ -762,6 +769,9 @@ class _Analyser(ast.NodeVisitor):
             or (root in ("socket",) and q.endswith((".connect", ".send", ".sendall")))
         ):
             self.add("net", node, q)
+            address = self._written_address(node)
+            if address:
+                self.add("net-fixed", node, f"{q}({address[:100]})")
             self._key_to_host(q, node)
         if q in PROC_CALLS or q in PIP_CALLS:
             self._pip_install(q, node)
@@ -807,7 +817,15 @@ class _Analyser(ast.NodeVisitor):
                         for k in (
                             "curl ",
                             "wget ",
-                            "powershell",
+                            "-w hidden",
+                            "-windowstyle",
+                            "-ep bypass",
+                            "-executionpolicy bypass",
+                            "-encodedcommand",
+                            " -enc ",
+                            "downloadstring",
+                            "downloadfile",
+                            "frombase64string",
                             "iwr ",
                             "invoke-",
                             "certutil",
@@ -910,6 +928,19 @@ class _Analyser(ast.NodeVisitor):
                 self.add("exec-file", node, q)
             else:
                 self.add("exec", node, q)
+
+    def _written_address(self, node: ast.Call) -> str | None:
+        """The web address a network call goes to when the code itself fixes it (a literal, a
+        constant, or constants joined), not when a caller, a setting or a response supplies it.
+        A library talks to whatever its user names; a payload talks to its author's server."""
+        args = [*node.args[:1], *(k.value for k in node.keywords if k.arg in ("url", "uri"))]
+        for arg in args:
+            value = self.static_value(arg)
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            if isinstance(value, str) and re.match(r"\s*(?:https?|ftp)://[^/\s]", value):
+                return value.strip()
+        return None
 
     def _key_to_host(self, q: str, node: ast.Call) -> None:
         """A parameter holding wallet key material, sent to an address written in the code."""
@@ -1027,6 +1058,7 @@ def analyse(source: bytes, filename: str = "<archive>") -> PyFacts:
         out.syntax_error = "too deeply nested to analyse"
         return out
     if isinstance(tree, ast.Module):
+        out.deferred = deferred_ranges(tree)
         blocker = install_blocker(tree, analyser.install_classes)
         if blocker is not None:
             out.facts.append(Fact("blocks-install", blocker.lineno, ast.unparse(blocker)[:120]))

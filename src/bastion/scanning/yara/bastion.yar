@@ -208,7 +208,8 @@ rule reverse_shell
         $a = "/dev/tcp/"
         $b = /bash\s+-i\s+>&/
         $c = /\bnc(at)?\s+(-e|-c)\s/
-        $d = /os\.dup2\(\s*[a-z_]+\.fileno\(\)\s*,\s*[0-2]\s*\)/
+        // stdin taken from another descriptor: a log file takes stdout and stderr only
+        $d = /os\.dup2\(\s*[a-z_]+\.fileno\(\)\s*,\s*0\s*\)/
         $e = /pty\.spawn\(\s*["']\/bin\/(ba)?sh/
     condition:
         any of them
