@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bastion.scanning.result import context_for_role
 from bastion.scanning.rules.pyfacts import PyFacts
 
 
@@ -24,6 +25,11 @@ class FileEvidence:
     text: str | None = None  # decoded source, for excerpts (python, pth, script)
     py: PyFacts | None = None
     facts: dict[str, Where] = field(default_factory=dict)
+
+    @property
+    def context(self) -> str | None:
+        """When this file's code runs, for its findings (its role as the rules weighed it)."""
+        return context_for_role(self.role)
 
     def add(self, kind: str, line: int, detail: str) -> None:
         if kind not in self.facts:
