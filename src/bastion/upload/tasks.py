@@ -45,7 +45,8 @@ def scan_pending_file(file_id: int) -> str:
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """A scan's result as the pipeline stores it: the findings as JSON, with one entry per
+    """A scan's result as the pipeline stores it: the findings as JSON (each with its
+    ``context``, ``why`` and ``clean_if``: :mod:`bastion.scanning.explain`), with one entry per
     gap (rule ``scan-incomplete``) so that a moderator sees what was not examined, and
     ``incomplete``, a one-line reason ('' when the scan was complete)."""
 
@@ -76,21 +77,26 @@ def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
     """Scan a stored file with the current rules (and ``budget_factor`` times the default time
     and parse budgets)."""
     from bastion.scanning import DEFAULT_CONFIG, scan_file
+    from bastion.scanning.explain import annotate, explained
 
     base = dataclasses.replace(DEFAULT_CONFIG, rules_dir=current().scan_rules_dir)
     config = base if budget_factor == 1.0 else base.scaled(budget_factor)
     with get_storage().open(file.storage_key) as fh:
         result = scan_file(fh, file.filename, config=config)
-    findings = [f.to_json() for f in result.findings]
+    # stored with why each finding counts and what would make it clean, for the pages
+    findings = [explained(f).to_json() for f in result.findings]
     findings.extend(
-        {
-            "rule": "scan-incomplete",
-            "severity": "info",
-            "message": f"Not examined ({g.kind}): {g.message}.",
-            "file": g.file,
-            "line": None,
-            "excerpt": None,
-        }
+        annotate(
+            {
+                "rule": "scan-incomplete",
+                "severity": "info",
+                "message": f"Not examined ({g.kind}): {g.message}.",
+                "file": g.file,
+                "line": None,
+                "excerpt": None,
+                "context": None,
+            }
+        )
         for g in result.gaps[:25]
     )
     return ScanOutcome(
