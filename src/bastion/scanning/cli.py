@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bastion.scanning.config import RULES_DIR_ENV
+from bastion.scanning.explain import ARCHIVE_FACT, explained, verdict_reason
 from bastion.scanning.explain import explain as explanation
-from bastion.scanning.explain import explained, verdict_reason
 from bastion.scanning.result import ScanResult
 
 
@@ -145,7 +145,7 @@ def _print_summary(result: ScanResult, show_info: bool, explain: bool = False) -
             print(f"      > {f['excerpt']}")
         if explain:
             info = explanation(f["rule"])
-            print(f"      when it runs: {f.get('context') or 'not code: a fact about the archive'}")
+            print(f"      when it runs: {f.get('context') or ARCHIVE_FACT}")
             print(f"      why: {info.why}")
             print(f"      clean if: {info.clean_if}")
         shown += 1

@@ -446,6 +446,12 @@ def explain(rule: str) -> RuleInfo:
     return lookup(rule) or _UNKNOWN
 
 
+#: What "when it runs" says of a finding without a context: a fact about the archive itself.
+ARCHIVE_FACT: Final = "not code: a fact about the archive"
+#: ... and of a finding stored before findings said when their code runs.
+NOT_RECORDED: Final = "not recorded (an older scan; bastion rescan records it)"
+
+
 @dataclass(frozen=True, slots=True)
 class Explained:
     """A finding with what a reader needs to act on it: where, when it runs, why, the fix."""
@@ -453,6 +459,14 @@ class Explained:
     finding: Finding
     why: str
     clean_if: str
+    recorded: bool = True  # False: stored before findings carried a context
+
+    @property
+    def when(self) -> str:
+        """When the finding's code runs, as a reader is told."""
+        if self.finding.context:
+            return self.finding.context
+        return ARCHIVE_FACT if self.recorded else NOT_RECORDED
 
     @property
     def where(self) -> str:
@@ -464,9 +478,9 @@ class Explained:
         return {**self.finding.to_json(), "why": self.why, "clean_if": self.clean_if}
 
 
-def explained(finding: Finding) -> Explained:
+def explained(finding: Finding, *, recorded: bool = True) -> Explained:
     info = explain(finding.rule)
-    return Explained(finding, info.why, info.clean_if)
+    return Explained(finding, info.why, info.clean_if, recorded)
 
 
 def explained_json(stored: Sequence[Any]) -> list[Explained]:
@@ -476,7 +490,7 @@ def explained_json(stored: Sequence[Any]) -> list[Explained]:
     for item in stored or []:
         finding = Finding.from_json(item) if isinstance(item, Mapping) else None
         if finding is not None:
-            out.append(explained(finding))
+            out.append(explained(finding, recorded="context" in item))
     return out
 
 

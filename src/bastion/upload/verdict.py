@@ -107,7 +107,7 @@ def _deciding_sentence(stored: list[Any]) -> str:
         return ""
     item = next(i for i in items if i.finding is decided[0])
     where = f" at {item.where}" if item.where else ""
-    when = f" (runs {item.finding.context})" if item.finding.context else ""
+    when = f" (runs {item.finding.context})" if item.finding.context else ""  # code, not a fact
     more = f" ({len(decided) - 1} more on the project's page)" if len(decided) > 1 else ""
     return f" Deciding finding: {item.finding.rule}{where}{when}: {item.why}{more}"
 
