@@ -67,7 +67,9 @@ def test_a_malicious_upload_is_refused_with_the_reason_and_stays_held(
     file = File.objects.get()
     assert file.state == File.HELD and file.scan_verdict == "malicious"
     assert FilenameRegistry.objects.filter(filename=dist.filename).exists()
-    assert any("samplepkg-1.0.tar.gz was held" in m.subject for m in mailoutbox)
+    (mail, *_) = [m for m in mailoutbox if "samplepkg-1.0.tar.gz was held" in m.subject]
+    assert "Deciding finding: exfiltration at samplepkg-1.0/setup.py:7" in mail.body
+    assert "management page lists every finding" in mail.body
     # The same file again gets the same answer, not the 200 of an identical re-upload.
     again = upload(dist, token)
     assert again.status_code == 400 and again.reason_phrase == response.reason_phrase

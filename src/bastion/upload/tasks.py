@@ -187,11 +187,18 @@ def _notify_held(sender: Any, file_id: int, verdict: str, **kwargs: Any) -> None
     )
     if not recipients:
         return
+    from bastion.upload.verdict import deciding_sentence
+
     subject = f"[bastion] {file.filename} was held ({verdict or 'moderator'})"
+    stored = file.scan_findings if isinstance(file.scan_findings, list) else []
+    decided = deciding_sentence(stored).strip()
     body = (
         f"The file {file.filename} of project {project.name} {file.release.version} was taken out "
         f"of the index and cannot be installed.\n\nScanner verdict: {verdict or '-'}\n"
-        f"Findings: {len(file.scan_findings or [])}\n\n"
+        f"Findings: {len(stored)}\n"
+        + (f"{decided}\n" if decided else "")
+        + "\nThe project's management page lists every finding: where it is, when that code "
+        "runs, why it counts and what would make it clean. "
         "An administrator can review it (bastion files; the admin's file list) and release it "
         "with `bastion release FILENAME` if it is safe.\n"
     )

@@ -88,17 +88,17 @@ def refusal(standing: Standing) -> str | None:
     stored = _stored_findings(name)
     if standing.scan_verdict == "malicious":
         first = f"Invalid distribution file. The malware scan found {name} malicious: {held}"
-        return f"{first}{_deciding_sentence(stored)} See {HELD_HELP}"
+        return f"{first}{deciding_sentence(stored)} See {HELD_HELP}"
     if _incomplete(stored):
         first = f"The malware scan could not examine all of {name}: {held}"
         return f"{first}{_gap_sentence(stored)} See {HELD_HELP}"
     if standing.scan_verdict == "suspicious":
         first = f"Invalid distribution file. The malware scan found {name} suspicious: {held}"
-        return f"{first}{_deciding_sentence(stored)} See {HELD_HELP}"
+        return f"{first}{deciding_sentence(stored)} See {HELD_HELP}"
     return f"The file {name} is held: {held}"
 
 
-def _deciding_sentence(stored: list[Any]) -> str:
+def deciding_sentence(stored: list[Any]) -> str:
     """`` Deciding finding: RULE at FILE:LINE (runs CONTEXT): WHY`` for the first finding that
     made the verdict ('' when the stored findings do not say)."""
     items = explained_json(stored)
