@@ -62,7 +62,7 @@ def test_a_malicious_upload_is_refused_with_the_reason_and_stays_held(
         + RULES["exfiltration"].why
     )
     assert response.reason_phrase.endswith(" See /help/#held-by-scan")
-    assert "more on the project's page" in response.reason_phrase
+    assert "2 more on the project's management page" in response.reason_phrase
     assert response.content.decode().strip() == response.reason_phrase
     file = File.objects.get()
     assert file.state == File.HELD and file.scan_verdict == "malicious"

@@ -106,9 +106,12 @@ def deciding_sentence(stored: list[Any]) -> str:
     if not decided:
         return ""
     item = next(i for i in items if i.finding is decided[0])
-    where = f" at {item.where}" if item.where else ""
+    place = item.where if len(item.where) <= 200 else "..." + item.where[-197:]
+    where = f" at {place}" if place else ""  # a long path must not push the rest off the line
     when = f" (runs {item.finding.context})" if item.finding.context else ""  # code, not a fact
-    more = f" ({len(decided) - 1} more on the project's page)" if len(decided) > 1 else ""
+    more = (
+        f" ({len(decided) - 1} more on the project's management page)" if len(decided) > 1 else ""
+    )
     return f" Deciding finding: {item.finding.rule}{where}{when}: {item.why}{more}"
 
 
