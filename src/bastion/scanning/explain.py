@@ -58,7 +58,8 @@ RULES: Final[Mapping[str, RuleInfo]] = {
     "dynamic-exec": _R(
         "exec/eval/compile of a string built at run time, in code that runs on install or "
         "import, runs code nobody can read in the archive.",
-        "Call the code directly, or move the dynamic evaluation into a function the user calls.",
+        "Call the code directly (a version number: declare it in pyproject.toml or read it "
+        "with a regular expression), or move the evaluation into a function the user calls.",
     ),
     "encoded-url": _R(
         "A web address kept encoded (base64, hex, reversed...) has no reason to hide from a "
@@ -91,7 +92,8 @@ RULES: Final[Mapping[str, RuleInfo]] = {
     "high-entropy-blob": _R(
         "A large random-looking string literal may be a packed payload; alone it is weak "
         "evidence (keys, test vectors and images look the same).",
-        "Move the data into a package data file, or leave it: alone this only flags the file.",
+        "Nothing on its own (low does not change a verdict); a package data file read by a "
+        "function the user calls keeps it out of the code.",
     ),
     "pyarmor-protected": _R(
         "PyArmor-protected code is encrypted bytecode that no reviewer (or scanner) can read; "
@@ -180,7 +182,8 @@ RULES: Final[Mapping[str, RuleInfo]] = {
     "credential-access": _R(
         "Reading browser, wallet, chat-app or credential files is what stealers do; legitimate "
         "tools that do it document it and never on install.",
-        "Read only what the user points the package at, from a function they call.",
+        "Remove access to other applications' secret stores; if reading them is the package's "
+        "purpose, say so in its description so that a moderator can review and release it.",
     ),
     "dropper": _R(
         "A program is downloaded to disk and started, from a hidden, encoded or throw-away "
@@ -191,7 +194,8 @@ RULES: Final[Mapping[str, RuleInfo]] = {
     "download-and-run": _R(
         "Downloading programs and starting them is normal for installers of drivers or tunnels "
         "but is also a dropper's job (low on its own).",
-        "Check the download against a pinned digest and document it; nothing else is needed.",
+        "Nothing on its own (low does not change a verdict); download from your documented "
+        "host and check a pinned digest, so that other rules have nothing to add.",
     ),
     "reverse-shell": _R(
         "A socket wired to a shell gives a remote party control of the machine.",
@@ -293,9 +297,9 @@ RULES: Final[Mapping[str, RuleInfo]] = {
         "Remove the prebuilt file from the sdist and build it from source.",
     ),
     "executable-in-wheel": _R(
-        "A standalone Windows program in a wheel is native code outside Python's import "
-        "machinery (low: some tools bundle helpers).",
-        "Nothing if the helper is documented; otherwise remove it.",
+        "A standalone program (.exe, .msi...) in a wheel is native code outside Python's "
+        "import machinery (low: some tools bundle helpers).",
+        "Nothing on its own (low does not change a verdict); document the helper, or remove it.",
     ),
     "nested-archive": _R(
         "An archive inside the archive is not scanned inside (info).",
