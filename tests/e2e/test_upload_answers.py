@@ -105,6 +105,8 @@ def test_twine_shows_why_a_malicious_file_is_refused(
     assert result.returncode != 0, shown
     assert "400" in shown and "samplepkg-1.0.tar.gz malicious" in shown, shown
     assert "held for an administrator's review" in shown, shown
+    # and which finding decided it, where and when that code runs
+    assert "Deciding finding: exfiltration at samplepkg-1.0/setup.py:7 (runs install" in shown
     assert states(index)["samplepkg-1.0.tar.gz"] == "held"
     # A clean file: accepted, and already published when twine returns.
     wheel = builders.wheel("samplepkg", "1.0")

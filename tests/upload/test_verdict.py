@@ -17,6 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from bastion.packages.models import File, FilenameRegistry
+from bastion.scanning.explain import RULES
 from bastion.upload.models import WorkerLease
 from tests import builders
 
@@ -53,15 +54,22 @@ def test_a_malicious_upload_is_refused_with_the_reason_and_stays_held(
     dist = malicious_sdist()
     response = upload(dist, token)
     assert response.status_code == 400
-    assert response.reason_phrase == (
+    # PyPI's sentence first, then the finding that decided it: rule, where, when, why
+    assert response.reason_phrase.startswith(
         "Invalid distribution file. The malware scan found samplepkg-1.0.tar.gz malicious: it "
-        "is held for an administrator's review and cannot be installed."
+        "is held for an administrator's review and cannot be installed. Deciding finding: "
+        "exfiltration at samplepkg-1.0/setup.py:7 (runs install time (setup.py)): "
+        + RULES["exfiltration"].why
     )
+    assert response.reason_phrase.endswith(" See /help/#held-by-scan")
+    assert "2 more on the project's management page" in response.reason_phrase
     assert response.content.decode().strip() == response.reason_phrase
     file = File.objects.get()
     assert file.state == File.HELD and file.scan_verdict == "malicious"
     assert FilenameRegistry.objects.filter(filename=dist.filename).exists()
-    assert any("samplepkg-1.0.tar.gz was held" in m.subject for m in mailoutbox)
+    (mail, *_) = [m for m in mailoutbox if "samplepkg-1.0.tar.gz was held" in m.subject]
+    assert "Deciding finding: exfiltration at samplepkg-1.0/setup.py:7" in mail.body
+    assert "management page lists every finding" in mail.body
     # The same file again gets the same answer, not the 200 of an identical re-upload.
     again = upload(dist, token)
     assert again.status_code == 400 and again.reason_phrase == response.reason_phrase
@@ -89,6 +97,10 @@ def test_a_suspicious_file_held_by_the_operators_choice_is_refused(
     assert "The malware scan found samplepkg-1.0-py3-none-any.whl suspicious" in (
         response.reason_phrase
     )
+    assert (
+        "Deciding finding: pyarmor-protected at samplepkg/__init__.py:1 (runs on import): "
+        + RULES["pyarmor-protected"].why
+    ) in response.reason_phrase
     assert file.state == File.HELD
 
 
@@ -165,7 +177,9 @@ def test_a_scan_that_could_not_examine_everything_is_refused_so(
     assert response.status_code == 400
     assert response.reason_phrase == (
         "The malware scan could not examine all of samplepkg-1.0-py3-none-any.whl: it is held "
-        "for an administrator's review and cannot be installed."
+        "for an administrator's review and cannot be installed. Not examined (parse): not "
+        "parsed: the archive's parse budget was spent (samplepkg/__init__.py). "
+        "See /help/#held-by-scan"
     )
 
 

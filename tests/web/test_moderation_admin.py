@@ -31,6 +31,17 @@ FINDINGS = [
         "excerpt": "exec(b64decode('<script>alert(1)</script>'))",
     },
     {"rule": "md5-use", "severity": "low", "message": "Uses MD5.", "advisory": True},
+    {
+        "rule": "network-on-start",
+        "severity": "medium",
+        "message": "Talks to the network on import.",
+        "file": "evil/__init__.py",
+        "line": 3,
+        "excerpt": "urlopen(URL)",
+        "context": "on import",
+        "why": "It runs for everyone who imports the package.",
+        "clean_if": "Move the download into a function the user calls.",
+    },
 ]
 
 
@@ -54,6 +65,13 @@ def test_findings_are_a_list_and_escaped(world: World, make_user: Callable[..., 
     assert "exec-base64, high: evil/setup.py:12" in text
     assert "Decodes and runs hidden code at install time." in text
     assert "md5-use, low (advisory)" in text
+    # as the upload's scan stores them: when it runs, why it counts, what would make it clean
+    assert "network-on-start, medium: evil/__init__.py:3 Talks to the network on import." in text
+    assert (
+        "<dt>When it runs</dt><dd>on import</dd><dt>Why it counts</dt><dd>It runs for everyone "
+        "who imports the package.</dd><dt>What would make it clean</dt><dd>Move the download "
+        "into a function the user calls.</dd>"
+    ) in body
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert '"rule": "exec-base64"' not in body  # no JSON blob

@@ -42,8 +42,10 @@ def _hold(file: File, request: HttpRequest, reason: str) -> None:
 
 
 def findings_html(findings: Any) -> SafeString:
-    """Scan findings as a list: rule, severity, where (path:line), what, and the excerpt;
-    every value escaped (they quote the uploaded archive)."""
+    """Scan findings as a list: rule, severity, where (path:line), what, the excerpt, and, as
+    the upload's scan stores them (``bastion.scanning.explain``), when the code runs, why it
+    counts and what would make it clean; every value escaped (they quote the uploaded
+    archive)."""
     rows = [f for f in findings or [] if isinstance(f, Mapping)]
     if not rows:
         return format_html("<p>{}</p>", "No findings.")
@@ -53,9 +55,20 @@ def findings_html(findings: Any) -> SafeString:
         line = finding.get("line")
         return f"{place}:{line}" if place and line else place
 
+    def explanation(finding: Mapping[str, Any]) -> SafeString | str:
+        if not finding.get("why"):
+            return ""  # stored before findings were explained
+        return format_html(
+            '<dl class="explanation"><dt>When it runs</dt><dd>{}</dd><dt>Why it counts</dt>'
+            "<dd>{}</dd><dt>What would make it clean</dt><dd>{}</dd></dl>",
+            str(finding.get("context") or "not code: a fact about the archive"),
+            str(finding.get("why")),
+            str(finding.get("clean_if") or ""),
+        )
+
     items = format_html_join(
         "\n",
-        "<li><strong>{}</strong>, {}{}: <code>{}</code><br>{}{}</li>",
+        "<li><strong>{}</strong>, {}{}: <code>{}</code><br>{}{}{}</li>",
         (
             (
                 str(f.get("rule") or "?"),
@@ -64,6 +77,7 @@ def findings_html(findings: Any) -> SafeString:
                 where(f),
                 str(f.get("message") or ""),
                 format_html("<pre>{}</pre>", f["excerpt"]) if f.get("excerpt") else "",
+                explanation(f),
             )
             for f in rows
         ),

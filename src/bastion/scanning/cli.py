@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bastion.scanning.config import RULES_DIR_ENV
+from bastion.scanning.explain import ARCHIVE_FACT, explained, verdict_reason
+from bastion.scanning.explain import explain as explanation
+from bastion.scanning.result import ScanResult
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +46,13 @@ def register(subparsers: Any) -> None:
         "--show-info",
         action="store_true",
         help="In the readable summary, also list info-level findings and advisories.",
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="For each finding, also say when its code runs, why it counts and what would make "
+        "it clean, then how the verdict was reached; with --json, add 'why' and 'clean_if' to "
+        "each finding.",
     )
     p.set_defaults(handler=cmd_scan)
 
@@ -99,14 +109,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
             status = 2
             continue
         if args.json:
-            sys.stdout.write(json.dumps(result.to_json()) + "\n")
+            data = result.to_json()
+            if args.explain:
+                data["findings"] = [explained(f).to_json() for f in result.findings]
+            sys.stdout.write(json.dumps(data) + "\n")
         else:
-            _print_summary(result.to_json(), args.show_info)
+            _print_summary(result, args.show_info, args.explain)
         sys.stdout.flush()
     return status
 
 
-def _print_summary(data: dict[str, Any], show_info: bool) -> None:
+def _print_summary(result: ScanResult, show_info: bool, explain: bool = False) -> None:
+    data = result.to_json()
     print(
         f"{data['path']}: {data['verdict'].upper()} (score {data['score']:g}, "
         f"{data['seconds']:.2f}s)"
@@ -129,10 +143,25 @@ def _print_summary(data: dict[str, Any], show_info: bool) -> None:
             print(f"      at {where}")
         if f.get("excerpt"):
             print(f"      > {f['excerpt']}")
+        if explain:
+            info = explanation(f["rule"])
+            print(f"      when it runs: {f.get('context') or ARCHIVE_FACT}")
+            print(f"      why: {info.why}")
+            print(f"      clean if: {info.clean_if}")
         shown += 1
     hidden = len(data["findings"]) - shown
     if hidden:
         print(f"  ({hidden} info-level finding(s) hidden; --show-info lists them)")
+    if explain:
+        print(
+            f"  Verdict: {result.verdict.upper()}. "
+            + verdict_reason(result.verdict, result.score, result.findings)
+        )
+        if not result.complete:
+            print(
+                "  The scan is incomplete: the index holds the file for review whatever the "
+                "verdict."
+            )
 
 
 def cmd_survey(args: argparse.Namespace) -> int:

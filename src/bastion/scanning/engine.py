@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import io
 import os
@@ -243,6 +244,7 @@ def _yara_facts(
                     ev.path,
                     line,
                     ev.excerpt(line) if line else None,
+                    context=ev.context,
                 )
             )
             continue
@@ -455,6 +457,7 @@ def _parse_gap(ev: FileEvidence, findings: list[Finding], progress: _Progress, w
             Severity.INFO,
             f"Not parsed ({why}): searched for tokens and byte patterns only.",
             ev.path,
+            context=ev.context,
         )
     )
     progress.gaps.append(Gap(GapKind.PARSE, f"not parsed: {why}", ev.path))
@@ -662,9 +665,11 @@ def _scan_archive(
 
     for ev in evidence:
         if ev.filetype in ("python", "pth"):
-            findings.extend(python_findings(ev))
+            findings.extend(_in_context(ev, python_findings(ev)))
             if ev.py is not None:
-                findings.extend(legacy_crypto_findings(ev.py, ev.path, metadata_text))
+                findings.extend(
+                    _in_context(ev, legacy_crypto_findings(ev.py, ev.path, metadata_text))
+                )
         elif ev.filetype == "script" and ev.has("shell-download", "revshell", "persistence"):
             w = ev.where("shell-download", "revshell", "persistence")
             findings.append(
@@ -676,6 +681,7 @@ def _scan_archive(
                     ev.path,
                     w.line if w else None,
                     ev.excerpt(w.line) if w else None,
+                    context=ev.context,
                 )
             )
         elif ev.has("webhook") and ev.role not in ("test", "aux"):
@@ -688,6 +694,7 @@ def _scan_archive(
                     ev.path,
                     w.line if w else None,
                     w.detail[:120] if w else None,
+                    context=ev.context,
                 )
             )
     findings.extend(_archive_level(evidence, binaries, is_wheel, small))
@@ -745,6 +752,14 @@ def _mark_not_installed(
         if any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", build) for n in named):
             continue
         ev.role = "aux"
+
+
+def _in_context(ev: FileEvidence, findings: list[Finding]) -> list[Finding]:
+    """``findings`` about ``ev``'s code, each saying when that code runs (the rules that build
+    a finding without their file's evidence at hand leave it to this)."""
+    return [
+        f if f.context is not None else dataclasses.replace(f, context=ev.context) for f in findings
+    ]
 
 
 def _holds(findings: list[Finding], evidence: list[FileEvidence]) -> bool:
@@ -806,6 +821,7 @@ def _placeholder_findings(evidence: list[FileEvidence], no_code: bool) -> list[F
                 setup.path,
                 w.line,
                 setup.excerpt(w.line),
+                context=setup.context,
             )
         )
     w = setup.where("blocks-install")
@@ -819,6 +835,7 @@ def _placeholder_findings(evidence: list[FileEvidence], no_code: bool) -> list[F
                 setup.path,
                 w.line,
                 setup.excerpt(w.line) or w.detail[:160],
+                context=setup.context,
             )
         )
     return out
@@ -924,6 +941,7 @@ def _stdlib_lookalike_imports(evidence: list[FileEvidence]) -> list[Finding]:
                     e.path,
                     line,
                     e.excerpt(line) if line else None,
+                    context=e.context,
                 )
             ]
     return []
@@ -966,6 +984,7 @@ def _pure_wheel_extension(evidence: list[FileEvidence], binaries: list[str]) -> 
                         e.path,
                         line,
                         e.excerpt(line),
+                        context=e.context,
                     )
                 ]
     return []
@@ -1110,6 +1129,7 @@ def _archive_level(
                 steal_ev.path,
                 w.line if w else None,
                 steal_ev.excerpt(w.line) if w else None,
+                context=steal_ev.context,
             )
         )
     if binaries and not is_wheel:
@@ -1128,6 +1148,7 @@ def _archive_level(
                         runner.path,
                         w.line if w else None,
                         runner.excerpt(w.line) if w else None,
+                        context=runner.context,
                     )
                 )
     if binaries and not is_wheel:
@@ -1164,6 +1185,7 @@ def _archive_level(
                         importer.path,
                         line,
                         importer.excerpt(line) if line else None,
+                        context=importer.context,
                     )
                 )
                 break
@@ -1184,6 +1206,7 @@ def _archive_level(
                     e.path,
                     w.line,
                     e.excerpt(w.line),
+                    context=e.context,
                 )
             )
     for e in active:
@@ -1210,6 +1233,7 @@ def _archive_level(
                     e.path,
                     1,
                     w.detail if w else None,
+                    context=e.context,
                 )
             )
         elif e.role == "pth" and e.has("pth-import"):
@@ -1223,6 +1247,7 @@ def _archive_level(
                     e.path,
                     1,
                     w.detail if w else None,
+                    context=e.context,
                 )
             )
     return out

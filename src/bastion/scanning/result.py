@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,25 @@ SEVERITY_POINTS: dict[Severity, float] = {
 }
 
 
+#: When the code of a file in each role runs (see ``rules.pyfacts.role_of``): what a finding's
+#: ``context`` says, so that a reader weighs it as the rules did.
+ROLE_CONTEXT: dict[str, str] = {
+    "setup": "install time (setup.py)",
+    "init": "on import",
+    "pth": "at every interpreter start (.pth)",
+    "module": "when the library module is imported or its functions are called",
+    "called": "when a function is called (not on import)",
+    "test": "never run on install: tests, docs or examples",
+    "aux": "never run on install: a file the sdist carries but does not install",
+    "data": "only if something else runs it (script or data file)",
+}
+
+
+def context_for_role(role: str) -> str | None:
+    """The ``context`` of a finding in a file of ``role`` (None for an unknown role)."""
+    return ROLE_CONTEXT.get(role)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One piece of evidence.
@@ -36,6 +56,9 @@ class Finding:
     ``rule`` is a stable identifier; ``message`` is a sentence a moderator can read;
     ``excerpt`` is a short, single-line quote of the offending code (never a whole file).
     ``advisory`` findings (legacy crypto) are shown but never change the verdict.
+    ``context`` says when the code it quotes runs (:data:`ROLE_CONTEXT`): the same call is
+    evidence at install time and routine in a function nobody calls on install; it is None
+    for facts about the archive itself (its members, its shape, the scan).
     """
 
     rule: str
@@ -45,6 +68,7 @@ class Finding:
     line: int | None = None
     excerpt: str | None = None
     advisory: bool = False
+    context: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -54,10 +78,38 @@ class Finding:
             "file": self.file,
             "line": self.line,
             "excerpt": self.excerpt,
+            "context": self.context,
         }
         if self.advisory:
             out["advisory"] = True
         return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Finding | None:
+        """A finding back from :meth:`to_json`, as stored with a file; tolerant of what older
+        versions stored (no ``context``) and of entries it cannot read (None)."""
+        rule = data.get("rule")
+        try:
+            severity = Severity(str(data.get("severity")))
+        except ValueError:
+            return None
+        if not isinstance(rule, str) or not rule:
+            return None
+        line = data.get("line")
+        return cls(
+            rule,
+            severity,
+            str(data.get("message") or ""),
+            _text_or_none(data.get("file")),
+            line if isinstance(line, int) and not isinstance(line, bool) else None,
+            _text_or_none(data.get("excerpt")),
+            bool(data.get("advisory")),
+            _text_or_none(data.get("context")),
+        )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 class GapKind(enum.StrEnum):
@@ -136,6 +188,10 @@ class ScanResult:
         }
 
 
+#: The score from which :func:`decide` calls an archive suspicious.
+SUSPICIOUS_SCORE = 20.0
+
+
 def decide(findings: list[Finding]) -> tuple[Verdict, float]:
     """Turn evidence into a verdict and a 0-100 score.
 
@@ -156,6 +212,30 @@ def decide(findings: list[Finding]) -> tuple[Verdict, float]:
     score = min(100.0, sum(SEVERITY_POINTS[s] for s in best.values()))
     if Severity.HIGH in best.values():
         return Verdict.MALICIOUS, max(score, 60.0)
-    if score >= 20.0:
+    if score >= SUSPICIOUS_SCORE:
         return Verdict.SUSPICIOUS, score
     return Verdict.CLEAN, score
+
+
+def deciding(findings: Sequence[Finding]) -> list[Finding]:
+    """The findings that made :func:`decide`'s verdict, most severe first.
+
+    Malicious: the *high* findings (the first of each rule), any one of which is enough.
+    Suspicious: the first finding of each rule at that rule's highest severity, those that
+    added points to the score. Clean: none (what was found did not add up to a verdict).
+    """
+    order = list(Severity)
+    best: dict[str, Finding] = {}
+    for f in findings:
+        if f.advisory or f.severity is Severity.INFO:
+            continue
+        cur = best.get(f.rule)
+        if cur is None or order.index(f.severity) > order.index(cur.severity):
+            best[f.rule] = f
+    verdict, _ = decide(list(findings))
+    if verdict is Verdict.CLEAN:
+        return []
+    chosen = list(best.values())
+    if verdict is Verdict.MALICIOUS:
+        chosen = [f for f in chosen if f.severity is Severity.HIGH]
+    return sorted(chosen, key=lambda f: -order.index(f.severity))

@@ -45,7 +45,8 @@ def scan_pending_file(file_id: int) -> str:
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """A scan's result as the pipeline stores it: the findings as JSON, with one entry per
+    """A scan's result as the pipeline stores it: the findings as JSON (each with its
+    ``context``, ``why`` and ``clean_if``: :mod:`bastion.scanning.explain`), with one entry per
     gap (rule ``scan-incomplete``) so that a moderator sees what was not examined, and
     ``incomplete``, a one-line reason ('' when the scan was complete)."""
 
@@ -76,21 +77,26 @@ def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
     """Scan a stored file with the current rules (and ``budget_factor`` times the default time
     and parse budgets)."""
     from bastion.scanning import DEFAULT_CONFIG, scan_file
+    from bastion.scanning.explain import annotate, explained
 
     base = dataclasses.replace(DEFAULT_CONFIG, rules_dir=current().scan_rules_dir)
     config = base if budget_factor == 1.0 else base.scaled(budget_factor)
     with get_storage().open(file.storage_key) as fh:
         result = scan_file(fh, file.filename, config=config)
-    findings = [f.to_json() for f in result.findings]
+    # stored with why each finding counts and what would make it clean, for the pages
+    findings = [explained(f).to_json() for f in result.findings]
     findings.extend(
-        {
-            "rule": "scan-incomplete",
-            "severity": "info",
-            "message": f"Not examined ({g.kind}): {g.message}.",
-            "file": g.file,
-            "line": None,
-            "excerpt": None,
-        }
+        annotate(
+            {
+                "rule": "scan-incomplete",
+                "severity": "info",
+                "message": f"Not examined ({g.kind}): {g.message}.",
+                "file": g.file,
+                "line": None,
+                "excerpt": None,
+                "context": None,
+            }
+        )
         for g in result.gaps[:25]
     )
     return ScanOutcome(
@@ -181,11 +187,18 @@ def _notify_held(sender: Any, file_id: int, verdict: str, **kwargs: Any) -> None
     )
     if not recipients:
         return
+    from bastion.upload.verdict import deciding_sentence
+
     subject = f"[bastion] {file.filename} was held ({verdict or 'moderator'})"
+    stored = file.scan_findings if isinstance(file.scan_findings, list) else []
+    decided = deciding_sentence(stored).strip()
     body = (
         f"The file {file.filename} of project {project.name} {file.release.version} was taken out "
         f"of the index and cannot be installed.\n\nScanner verdict: {verdict or '-'}\n"
-        f"Findings: {len(file.scan_findings or [])}\n\n"
+        f"Findings: {len(stored)}\n"
+        + (f"{decided}\n" if decided else "")
+        + "\nThe project's management page lists every finding: where it is, when that code "
+        "runs, why it counts and what would make it clean. "
         "An administrator can review it (bastion files; the admin's file list) and release it "
         "with `bastion release FILENAME` if it is safe.\n"
     )

@@ -72,7 +72,7 @@ def _make(ev: FileEvidence, rule: str, sev: Severity, message: str, *kinds: str)
         excerpt = where.detail[:160]
     if ev.role in UNINSTALLED_ROLES:
         sev = _down(sev)
-    return Finding(rule, sev, message, ev.path, line, excerpt)
+    return Finding(rule, sev, message, ev.path, line, excerpt, context=ev.context)
 
 
 def python_findings(ev: FileEvidence) -> list[Finding]:

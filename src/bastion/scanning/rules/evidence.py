@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bastion.scanning.result import context_for_role
 from bastion.scanning.rules.pyfacts import PyFacts
 
 
@@ -27,6 +28,11 @@ class FileEvidence:
     # every fact in the order seen (``facts`` keeps the first of each kind): a file can be
     # split by line into what runs on import and what runs only when called
     log: list[tuple[str, int, str]] = field(default_factory=list)
+
+    @property
+    def context(self) -> str | None:
+        """When this file's code runs, for its findings (its role as the rules weighed it)."""
+        return context_for_role(self.role)
 
     def add(self, kind: str, line: int, detail: str) -> None:
         self.log.append((kind, line, detail))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -37,6 +38,8 @@ from bastion.packages import deletion
 from bastion.packages import roles as project_roles
 from bastion.packages import services as packages
 from bastion.packages.models import File, Project
+from bastion.scanning.explain import Explained, explained_json, verdict_reason
+from bastion.scanning.result import Severity, Verdict
 from bastion.web import queries
 from bastion.web.common import decide, first_error, forbidden
 from bastion.web.manage.forms import ConfirmForm, YankForm
@@ -77,6 +80,54 @@ def _files_by_release(project: Project) -> dict[int, list[File]]:
     return grouped
 
 
+@dataclass(frozen=True)
+class ScannedFile:
+    """A file the scan held or flagged, as its owners and moderators read it: how the verdict
+    was reached, and each finding with where, when it runs, why it counts and the fix."""
+
+    file: File
+    reason: str
+    findings: list[Explained]
+    hidden: int  # info-level findings not listed
+
+
+def scanned_files(files: list[File]) -> list[ScannedFile]:
+    """The held and flagged files among ``files``, their stored findings explained (findings
+    stored by any version of the scanner: an entry it no longer knows is explained
+    generically). Info-level findings are left out, except what the scan did not examine,
+    which is what holds an incomplete scan."""
+    out: list[ScannedFile] = []
+    for f in files:
+        if f.state != File.HELD and not (f.state == File.PUBLISHED and f.flagged):
+            continue
+        items = explained_json(f.scan_findings)
+        shown = [
+            i
+            for i in items
+            if i.finding.severity is not Severity.INFO or i.finding.rule == "scan-incomplete"
+        ]
+        out.append(ScannedFile(f, _why_held(f, items), shown, len(items) - len(shown)))
+    return out
+
+
+def _why_held(file: File, items: list[Explained]) -> str:
+    """How the file came to be held or flagged, in a sentence or two."""
+    try:
+        verdict = Verdict(file.scan_verdict)
+    except ValueError:
+        return "No scan verdict is stored: a moderator held the file."
+    if any(i.finding.rule == "scan-incomplete" for i in items):
+        return (
+            f"The scan could not examine everything (verdict {verdict}): an incomplete scan "
+            "holds the file whatever its verdict, until someone has looked."
+        )
+    if verdict is Verdict.CLEAN:
+        return "The scan found the file clean: a moderator held it."
+    return f"{verdict.upper()}. " + verdict_reason(
+        verdict, float(file.scan_score or 0), [i.finding for i in items]
+    )
+
+
 def render_manage(
     request: HttpRequest,
     project: Project,
@@ -103,6 +154,7 @@ def render_manage(
         "invite_form": invite_form or InviteForm(),
         "role_choices": ChangeRoleForm().fields["role"].choices,  # type: ignore[attr-defined]
         "history": project_history(project),
+        "scanned_files": scanned_files([f for group in files.values() for f in group]),
     }
     return render(request, "web/manage_project.html", context, status=status)
 
