@@ -193,11 +193,11 @@ class Thresholds:
     omit_start_max_rank: int = 1000
     #: an extra key next to its neighbour on the keyboard, anywhere in the name.
     fat_finger_min_len: int = 5
-    #: an extra character inside / at the end of the name (never at the start: new word),
-    #: or in a shorter name this exposed (five letters in the top 200: flask, torch).
-    popular_min_exposure: int = 9
+    #: an extra character inside / at the end of the name (never at the start: new word)...
     extra_inner_min_len: int = 6
     extra_end_min_len: int = 6
+    #: ... or in a shorter name this exposed (five letters in the top 200: flask).
+    popular_min_exposure: int = 9
     #: the letter after a leading "py" starts a new word (pyathena/pythena), except in
     #: names this popular.
     py_word_max_rank: int = 200
@@ -213,7 +213,8 @@ class Thresholds:
     #: a word this short inside a multi-word name is a code (service, version, region);
     #: changing it is a different project, not a typo (``mypy-boto3-ecs``/``mypy-boto3-ec2``).
     short_word_len: int = 3
-    #: popularity bonus: (max rank, bonus) steps, first match wins.
+    #: popularity bonus: (max rank, bonus) steps, first match wins. Squat campaigns aim dozens
+    #: of variants at one of the most popular names, so the top 200 weigh most.
     popularity_bonus: tuple[tuple[int, int], ...] = ((200, 4), (1000, 2), (5000, 1))
 
     def exposure(self, length: int, rank: int) -> int:
