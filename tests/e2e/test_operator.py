@@ -121,13 +121,13 @@ def cli_verdict(live: LiveIndex, name: str) -> str:
         ("legacy", "The name 'legacy' isn't allowed."),  # a word of the index's own URLs
         (
             "reqeusts",
-            "The name 'reqeusts' is too similar to an existing project: transposition of "
-            "'requests'.",
+            "The name 'reqeusts' is too similar to an existing project, 'requests' (one edit: "
+            "two letters swapped).",
         ),
         (
             "acme-widgetz",  # a look-alike of this index's own project
-            "The name 'acme-widgetz' is too similar to an existing project: 'z' for "
-            "neighbouring key 's' in 'acme-widgets'.",
+            "The name 'acme-widgetz' is too similar to an existing project, 'acme-widgets' "
+            "(one edit: 'z' for the neighbouring key 's').",
         ),
     ],
 )

@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bastion.names.lookalike import Edit, LookalikeIndex, classify_edit, keyboard_neighbours
+from bastion.names.lookalike import (
+    KINDS,
+    Edit,
+    LookalikeIndex,
+    classify_edit,
+    keyboard_neighbours,
+)
 from bastion.names.normalize import MAX_NAME_LENGTH, canonicalize, is_valid_name, skeleton
 from bastion.names.policy import NamePolicy, load_names, shipped_protected_names
 from bastion.names.prohibited import is_stdlib
@@ -80,30 +86,63 @@ def test_classify_edit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "target", "words"),
+    ("name", "target", "kind", "how"),
     [
-        ("reqeusts", "requests", "transposition of 'requests'"),
-        ("requestss", "requests", "repeated 's'"),
-        ("numpyy", "numpy", "repeated 'y'"),
-        ("djang0", "django", "confusable"),
-        ("colorama-py", "colorama", "'-py' suffix on 'colorama'"),
-        ("libnumpy", "numpy", "'lib' prefix on 'numpy'"),
-        ("beautifulsop4", "beautifulsoup4", "dropped"),
-        ("tensorfow", "tensorflow", "dropped"),
+        # one edit: every slip a typist makes, each named
+        ("reqeusts", "requests", "one-edit", "two letters swapped"),
+        ("requestss", "requests", "one-edit", "'s' doubled"),
+        ("numpyy", "numpy", "one-edit", "'y' doubled"),
+        ("beautifulsop4", "beautifulsoup4", "one-edit", "'u' dropped"),
+        ("tensorfow", "tensorflow", "one-edit", "'l' dropped"),
+        ("requezts", "requests", "one-edit", "'z' for the neighbouring key 's'"),
+        ("ytorch", "torch", "one-edit", "an extra 'y' beside the key 't'"),
+        ("fkask", "flask", "one-edit", "'k' for the neighbouring key 'l'"),
+        ("cryptografy", "cryptography", "two-edits", "two letters changed"),
+        ("djang0", "django", "homoglyph", "'0' for 'o'"),
+        ("rnatplotlib", "matplotlib", "homoglyph", "'rn' for 'm'"),
+        ("colorama-py", "colorama", "affix", "'-py' added at the end"),
+        ("libnumpy", "numpy", "affix", "'lib' added in front"),
+        ("requests-lib", "requests", "affix", "'-lib' added at the end"),
+        ("python-dateutil", "python-dateutil", "", ""),  # protected: never refused
+        ("pyyaml", "pyyaml", "", ""),
+        ("py-yaml", "pyyaml", "separator", "the same letters, other separators"),
+        ("extensions-typing-x", "", "", ""),
     ],
 )
-def test_lookalikes_refused(policy: NamePolicy, name: str, target: str, words: str) -> None:
+def test_lookalikes_refused_with_target_and_kind(
+    policy: NamePolicy, name: str, target: str, kind: str, how: str
+) -> None:
     v = policy.check(name)
+    if not kind:
+        assert not v.blocked, v
+        return
     assert v.blocked, v
-    assert v.code == "lookalike"
-    assert v.target == target
-    assert words in (v.reason or "")
-    assert (v.reason or "").startswith(f"The name '{name}' is too similar to an existing project: ")
+    assert (v.code, v.target, v.kind) == ("lookalike", target, kind)
+    assert v.reason == (
+        f"The name '{name}' is too similar to an existing project, '{target}' "
+        f"({KINDS[kind]}: {how})."
+    )
+
+
+def test_words_reordered_are_refused() -> None:
+    v = NamePolicy(["requests", "aws-cdk-core"]).check("core-aws-cdk")
+    assert (v.blocked, v.target, v.kind) == (True, "aws-cdk-core", "reorder")
+    assert v.reason == (
+        "The name 'core-aws-cdk' is too similar to an existing project, 'aws-cdk-core' "
+        "(reorder: the same words in another order)."
+    )
+
+
+def test_every_kind_has_words() -> None:
+    assert set(KINDS) == {"one-edit", "two-edits", "affix", "separator", "homoglyph", "reorder"}
+    assert KINDS["one-edit"] == "one edit" and KINDS["two-edits"] == "two edits"
 
 
 def test_reason_wording(policy: NamePolicy) -> None:
+    # PyPI's "too similar to an existing project", then the project and how.
     assert policy.check("reqeusts").reason == (
-        "The name 'reqeusts' is too similar to an existing project: transposition of 'requests'."
+        "The name 'reqeusts' is too similar to an existing project, 'requests' "
+        "(one edit: two letters swapped)."
     )
 
 
@@ -128,6 +167,21 @@ def test_an_overlong_name_is_refused_before_any_other_work(policy: NamePolicy) -
         "pyqt7",  # version variants are different projects
         "mypy-boto3-xyz",
         "bastion-test-project",
+        # families real projects build around a popular name: companions, stubs, bindings
+        "django-acme-widgets",
+        "django-rest-framework-acme",
+        "flask-requests",
+        "pytest-numpy",
+        "requests-stubs",
+        "colorama-stubs",
+        "pyrequests",  # "py" + a name: a binding, whichever way it is glued
+        "pynumpy",
+        "pyandas",
+        "pyflask",
+        "python-requests",
+        "requests-python",  # "-python" behind: how bindings of X are named (opencv-python)
+        "flask-sqlalchemy2",
+        "cython-acme",
     ],
 )
 def test_families_and_unrelated_allowed(policy: NamePolicy, name: str) -> None:
@@ -244,11 +298,19 @@ def test_cli_json_contract(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in p.stdout.splitlines()]
     assert [r["name"] for r in rows] == ["reqeusts", "numpy", "my-fresh-name"]
     for r in rows:
-        assert set(r) >= {"name", "blocked", "reason", "target"}
-    assert rows[0]["blocked"] is True and rows[0]["target"] == "requests"
+        assert set(r) >= {"name", "blocked", "reason", "target", "kind"}
+    assert rows[0] == {
+        **rows[0],
+        "blocked": True,
+        "code": "lookalike",
+        "target": "requests",
+        "kind": "one-edit",
+        "reason": "The name 'reqeusts' is too similar to an existing project, 'requests' "
+        "(one edit: two letters swapped).",
+    }
     # The exact name of a protected project is reserved (BASTION_RESERVE_PROTECTED_NAMES).
     assert rows[1] == {**rows[1], "blocked": True, "code": "reserved", "target": "numpy"}
-    assert rows[2] == {**rows[2], "blocked": False, "target": None, "reason": None}
+    assert rows[2] == {**rows[2], "blocked": False, "target": None, "reason": None, "kind": None}
     p = _run(["--protected", str(prot), "--json", "numpy"], BASTION_RESERVE_PROTECTED_NAMES="0")
     row = json.loads(p.stdout)
     assert row == {**row, "blocked": False, "code": "protected", "reason": None}

@@ -22,9 +22,10 @@ pytestmark = pytest.mark.django_db
 def test_shipped_lookalike_refused(user: Any) -> None:
     v = check_new_project_name("reqeusts", user_id=user.pk)
     assert not v.allowed
-    assert v.target == "requests"
+    assert (v.target, v.kind) == ("requests", "one-edit")
     assert v.reason == (
-        "The name 'reqeusts' is too similar to an existing project: transposition of 'requests'."
+        "The name 'reqeusts' is too similar to an existing project, 'requests' "
+        "(one edit: two letters swapped)."
     )
 
 

@@ -18,9 +18,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bastion.names.normalize import canonicalize, compact, skeleton
+from bastion.names.normalize import CONFUSABLE_SEQUENCES, canonicalize, compact, skeleton
 
-__all__ = ["Edit", "LookalikeIndex", "Match", "Thresholds", "classify_edit", "keyboard_neighbours"]
+__all__ = [
+    "AFFIX",
+    "HOMOGLYPH",
+    "KINDS",
+    "ONE_EDIT",
+    "REORDER",
+    "SEPARATOR",
+    "TWO_EDITS",
+    "Edit",
+    "LookalikeIndex",
+    "Match",
+    "Thresholds",
+    "classify_edit",
+    "keyboard_neighbours",
+]
 
 
 # --------------------------------------------------------------------------- keyboard & glyphs
@@ -167,6 +181,8 @@ class Thresholds:
     other_sub_max_rank: int = 200
     #: ... or any single-word name this exposed (long names do not collide by accident).
     other_sub_min_exposure: int = 13
+    #: a vowel replaced by another inside a single-word name (short names collide by chance).
+    vowel_min_len: int = 7
     #: a character dropped from inside the name.
     omit_inner_min_exposure: int = 10
     #: the last character dropped (a trailing plural "s" needs ``omit_plural_min_len``).
@@ -175,9 +191,16 @@ class Thresholds:
     #: the first character dropped.
     omit_start_min_len: int = 7
     omit_start_max_rank: int = 1000
-    #: an extra character inside / at the end of the name (never at the start: new word).
+    #: an extra key next to its neighbour on the keyboard, anywhere in the name.
+    fat_finger_min_len: int = 5
+    #: an extra character inside / at the end of the name (never at the start: new word)...
     extra_inner_min_len: int = 6
     extra_end_min_len: int = 6
+    #: ... or in a shorter name this exposed (five letters in the top 200: flask).
+    popular_min_exposure: int = 9
+    #: the letter after a leading "py" starts a new word (pyathena/pythena), except in
+    #: names this popular.
+    py_word_max_rank: int = 200
     #: distance-2 look-alikes: only for the most popular single-word names.
     edit2_max_rank: int = 1000
     edit2_min_len: int = 8
@@ -190,8 +213,9 @@ class Thresholds:
     #: a word this short inside a multi-word name is a code (service, version, region);
     #: changing it is a different project, not a typo (``mypy-boto3-ecs``/``mypy-boto3-ec2``).
     short_word_len: int = 3
-    #: popularity bonus: (max rank, bonus) steps, first match wins.
-    popularity_bonus: tuple[tuple[int, int], ...] = ((200, 3), (1000, 2), (5000, 1))
+    #: popularity bonus: (max rank, bonus) steps, first match wins. Squat campaigns aim dozens
+    #: of variants at one of the most popular names, so the top 200 weigh most.
+    popularity_bonus: tuple[tuple[int, int], ...] = ((200, 4), (1000, 2), (5000, 1))
 
     def exposure(self, length: int, rank: int) -> int:
         for max_rank, bonus in self.popularity_bonus:
@@ -203,20 +227,51 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
+#: The kinds of imitation, as stable codes (the JSON output's ``kind``), and how a sentence
+#: names them.
+ONE_EDIT = "one-edit"
+TWO_EDITS = "two-edits"
+AFFIX = "affix"
+SEPARATOR = "separator"
+HOMOGLYPH = "homoglyph"
+REORDER = "reorder"
+KINDS: dict[str, str] = {
+    ONE_EDIT: "one edit",
+    TWO_EDITS: "two edits",
+    AFFIX: "affix",
+    SEPARATOR: "separator",
+    HOMOGLYPH: "homoglyph",
+    REORDER: "reorder",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
-    """Why a name imitates ``target``: ``kind`` is a stable code, ``detail`` a sentence part."""
+    """Why a name imitates ``target``.
+
+    ``kind`` is one of :data:`KINDS` (a stable code); ``detail`` says what was done to the
+    target's name, as a sentence part (``two letters swapped``, ``'-lib' added at the end``).
+    """
 
     target: str
     kind: str
     detail: str
 
+    def reason(self, name: str) -> str:
+        """The sentence a publisher reads: the name, the project it imitates and how.
+
+        It keeps PyPI's "too similar to an existing project" and names the project and the
+        kind of imitation, so the publisher can tell a typo from a clash of families.
+        """
+        return (
+            f"The name '{name}' is too similar to an existing project, '{self.target}' "
+            f"({KINDS[self.kind]}: {self.detail})."
+        )
+
 
 # Decorations that add no meaning to a name: "X-py" reads as "X". Suffixes are compared on the
 # canonical name (``-py``) and glued (``py``); prefixes likewise.
 _DECORATION_SUFFIXES: tuple[str, ...] = (
-    "-python",
-    "python",
     "-py",
     "py",
     "-lib",
@@ -228,8 +283,9 @@ _DECORATION_SUFFIXES: tuple[str, ...] = (
     "-sdk",
 )
 _DECORATION_PREFIXES: tuple[str, ...] = ("lib-", "lib", "the-", "official-")
-# "py"/"python" in front is how Python bindings of X are named (pykafka, python-igraph), and
-# companions carry real words (-client, -core, -api): those are allowed.
+# "py"/"python" in front and "-python" behind are how Python bindings of X are named (pykafka,
+# python-igraph, opencv-python), and companions carry real words (-client, -core, -api): those
+# are allowed.
 # Decorations that only count against very popular names.
 _POPULAR_ONLY_SUFFIXES = frozenset({"-sdk"})
 
@@ -335,7 +391,8 @@ class LookalikeIndex:
                 break
             if len(name) < t.edit2_min_len or "-" in name:
                 continue
-            for d in _deletes2(name):
+            # The name itself too: a candidate with two letters added deletes down to it.
+            for d in _deletes2(name) | {name}:
                 del2.setdefault(d, []).append(name)
 
     # ----------------------------------------------------------------- queries
@@ -361,13 +418,11 @@ class LookalikeIndex:
         if t is not None and t != cand:
             th = self.thresholds
             if len(compact(t)) >= th.separator_min_len and self.rank[t] <= th.separator_max_rank:
-                return Match(t, "separator", f"same letters as '{t}' with different separators")
+                return Match(t, SEPARATOR, "the same letters, other separators")
             return None
         t = self._folded.get("\0" + skeleton(flat))
         if t is not None and t != cand:
-            return Match(
-                t, "confusable", f"confusable characters imitating '{t}'{_glyphs(cand, t)}"
-            )
+            return Match(t, HOMOGLYPH, _glyphs(cand, t))
         return None
 
     def _match_edit1(self, cand: str) -> Match | None:
@@ -418,62 +473,81 @@ class LookalikeIndex:
             if not _repeats(ref, pos, ch):
                 return None
         word_start = pos == ws if op != "ins" else (pos == 0 or cand[pos - 1] == "-")
+        if _after_py(target, pos) and not doubled and rank > t.py_word_max_rank:
+            # "py" + a word (pyathena): the word's first letter is a new word's, as at the
+            # start of a name (pythena, pyescrypt are other projects); the most popular
+            # names (pycparser/pyparser) are guarded all the same.
+            if op == "del" or (op == "ins" and not _fat_finger(cand, pos, ch)):
+                return None
+            word_start = True
+        if not doubled and (
+            (op == "ins" and _py_merged(cand, target))
+            or (pos < 2 and cand.startswith("py") and not target.startswith("py"))
+        ):
+            # "py" glued onto a name sharing its p or y (pyandoc, pyaml), or a name's start
+            # made "py" (pygerduty): how Python bindings are named, not a slip.
+            return None
 
         if op == "swap":
             if n >= t.slip_min_len:
-                return Match(target, "transposition", f"transposition of '{target}'")
+                return Match(target, ONE_EDIT, "two letters swapped")
             return None
         if op == "sub":
             if _visual(e.old, e.new):
+                if e.old.isdigit() and pos == len(target) - 1:
+                    return None  # the target's version digit made a letter (json5/jsons)
                 if n >= t.slip_min_len:
-                    return Match(
-                        target, "confusable", f"confusable '{e.new}' for '{e.old}' in '{target}'"
-                    )
+                    return Match(target, HOMOGLYPH, f"'{e.new}' for '{e.old}'")
                 return None
             if word_start:
                 return None  # a new first letter makes a new word (config/donfig, record/decord)
             if e.new in keyboard_neighbours(e.old):
                 if t.exposure(n, rank) >= t.neighbour_min_exposure:
-                    return Match(
-                        target,
-                        "keyboard",
-                        f"'{e.new}' for neighbouring key '{e.old}' in '{target}'",
-                    )
+                    return Match(target, ONE_EDIT, f"'{e.new}' for the neighbouring key '{e.old}'")
                 return None
+            if e.old in _VOWELS and e.new in _VOWELS and not multiword and n >= t.vowel_min_len:
+                # A misspelt vowel inside a long word (pystile): how a name is misremembered.
+                return Match(target, ONE_EDIT, f"'{e.new}' for '{e.old}'")
             if (n >= t.other_sub_min_len and rank <= t.other_sub_max_rank) or (
                 not multiword and t.exposure(n, rank) >= t.other_sub_min_exposure
             ):
-                return Match(target, "substitution", f"'{e.new}' for '{e.old}' in '{target}'")
+                return Match(target, ONE_EDIT, f"'{e.new}' for '{e.old}'")
             return None
         if op == "ins":
             if _repeats(cand, pos, ch):
                 if n >= t.slip_min_len:
-                    return Match(target, "repeated", f"repeated '{ch}' in '{target}'")
+                    return Match(target, ONE_EDIT, f"'{ch}' doubled")
                 return None
+            beside = _fat_finger(cand, pos, ch)
+            if beside and n >= t.fat_finger_min_len:
+                # A key pressed with its neighbour: a slip wherever it is (ytorch, cvint).
+                return Match(target, ONE_EDIT, f"an extra '{ch}' beside the key '{beside}'")
             if word_start:
                 return None  # a new leading letter usually makes a new word (aiopath, jdatetime)
             if pos == len(cand) - 1:
-                if n >= t.extra_end_min_len and ch != "x":
-                    return Match(target, "extra", f"extra '{ch}' at the end of '{target}'")
+                if ch != "x" and (
+                    n >= t.extra_end_min_len or t.exposure(n, rank) >= t.popular_min_exposure
+                ):
+                    return Match(target, ONE_EDIT, f"an extra '{ch}' at the end")
                 return None
-            if n >= t.extra_inner_min_len:
-                return Match(target, "extra", f"extra '{ch}' inside '{target}'")
+            if n >= t.extra_inner_min_len or t.exposure(n, rank) >= t.popular_min_exposure:
+                return Match(target, ONE_EDIT, f"an extra '{ch}'")
             return None
         # op == "del"
         if _repeats(target, pos, ch):
             if n >= t.slip_min_len:
-                return Match(target, "omitted", f"one '{ch}' dropped from '{target}'")
+                return Match(target, ONE_EDIT, f"one '{ch}' of two dropped")
             return None
         if pos == 0:
             if n >= t.omit_start_min_len and rank <= t.omit_start_max_rank:
-                return Match(target, "omitted", f"first letter of '{target}' dropped")
+                return Match(target, ONE_EDIT, "the first letter dropped")
             return None
         if pos == len(target) - 1:
             if n >= (t.omit_plural_min_len if ch == "s" else t.omit_end_min_len):
-                return Match(target, "omitted", f"last letter of '{target}' dropped")
+                return Match(target, ONE_EDIT, "the last letter dropped")
             return None
         if t.exposure(n, rank) >= t.omit_inner_min_exposure:
-            return Match(target, "omitted", f"'{ch}' dropped from '{target}'")
+            return Match(target, ONE_EDIT, f"'{ch}' dropped")
         return None
 
     def _match_words(self, cand: str) -> Match | None:
@@ -485,18 +559,18 @@ class LookalikeIndex:
             return None
         t = self._words.get(tuple(sorted(parts)))
         if t is not None and t != cand:
-            return Match(t, "reorder", f"the words of '{t}' reordered")
+            return Match(t, REORDER, "the same words in another order")
         return None
 
     def _match_affix(self, cand: str) -> Match | None:
         rank = self.rank
         best: tuple[int, Match] | None = None
 
-        def offer(target: str, kind: str, detail: str) -> None:
+        def offer(target: str, detail: str) -> None:
             nonlocal best
             r = rank[target]
             if best is None or r < best[0]:
-                best = (r, Match(target, kind, detail))
+                best = (r, Match(target, AFFIX, detail))
 
         for s in _DECORATION_SUFFIXES:
             if cand.endswith(s):
@@ -504,12 +578,12 @@ class LookalikeIndex:
                 if len(base) >= 3 and base in rank:
                     if s in _POPULAR_ONLY_SUFFIXES and rank[base] > self.thresholds.edit2_max_rank:
                         continue
-                    offer(base, "affix", f"'{s}' suffix on '{base}'")
+                    offer(base, f"'{s}' added at the end")
         for p in _DECORATION_PREFIXES:
             if cand.startswith(p):
                 base = cand[len(p) :].strip("-")
                 if len(base) >= 3 and base in rank:
-                    offer(base, "affix", f"'{p}' prefix on '{base}'")
+                    offer(base, f"'{p}' added in front")
         return best[1] if best else None
 
     def _match_edit2(self, cand: str) -> Match | None:
@@ -527,15 +601,44 @@ class LookalikeIndex:
                 r = self.rank[target]
                 if best is not None and r >= best[0]:
                     continue
-                if cand.startswith(target) or target.startswith(cand):
-                    continue  # an extension or abbreviation, not a typo
+                if (
+                    (cand.startswith(target) and cand[len(target) :].strip(target[-1]))
+                    or (cand.endswith(target) and cand[: -len(target)].strip(target[0]))
+                    or target.startswith(cand)
+                    or target.endswith(cand)
+                ):
+                    # A name extended or cut at either end (pyrequests, tabulate2): another
+                    # word, not a typo; a held key (pycparserrr) is one.
+                    continue
                 if _digit_only_difference(cand, target):
                     continue
                 if osa_distance(cand, target, 3) == 2:
                     best = (r, target)
         if best is None:
             return None
-        return Match(best[1], "edit2", f"two characters changed in '{best[1]}'")
+        return Match(best[1], TWO_EDITS, "two letters changed")
+
+
+def _after_py(target: str, pos: int) -> bool:
+    """Whether ``pos`` is the first letter of the word after a leading "py" (``pyathena``)."""
+    return pos == 2 and target.startswith("py") and len(target.split("-", 1)[0]) > 5
+
+
+def _py_merged(cand: str, target: str) -> bool:
+    """``cand`` is "py" glued in front of ``target`` with a shared letter (py+pandoc, py+yaml)."""
+    return (target[0] == "p" and cand == "py" + target[1:]) or (
+        target[0] == "y" and cand == "p" + target
+    )
+
+
+def _fat_finger(cand: str, pos: int, ch: str) -> str:
+    """The letter beside an inserted ``ch`` (at ``cand[pos]``) whose key neighbours ``ch`` on
+    the keyboard, or "": a finger that hit two keys at once."""
+    near = keyboard_neighbours(ch)
+    for i in (pos + 1, pos - 1):
+        if 0 <= i < len(cand) and cand[i] in near:
+            return cand[i]
+    return ""
 
 
 def _repeats(s: str, pos: int, ch: str) -> bool:
@@ -548,13 +651,13 @@ def _digit_only_difference(a: str, b: str) -> bool:
 
 
 def _glyphs(cand: str, target: str) -> str:
-    """A short ``: '1' for 'l'`` note naming the first differing look-alike, when obvious."""
+    """What reads alike, e.g. ``'1' for 'l'``: the first differing look-alike, when obvious."""
     a, b = compact(cand), compact(target)
-    for x, y in ((seq, rep) for seq, rep in (("rn", "m"), ("vv", "w"))):
+    for x, y in CONFUSABLE_SEQUENCES:
         if x in a and y in b and x not in b:
-            return f" ('{x}' for '{y}')"
+            return f"'{x}' for '{y}'"
     if len(a) == len(b):
         for x, y in zip(a, b, strict=True):
             if x != y:
-                return f" ('{x}' for '{y}')"
-    return ""
+                return f"'{x}' for '{y}'"
+    return "characters that read alike"

@@ -2,7 +2,7 @@
 
     >>> policy = NamePolicy(["requests", "numpy"])
     >>> policy.check("reqeusts").reason
-    "The name 'reqeusts' is too similar to an existing project: transposition of 'requests'."
+    "The name 'reqeusts' is too similar to an existing project, 'requests' (one edit: two letters swapped)."
 
 The shipped protected names (popular PyPI projects, ``data/protected.txt``) are used when no
 list is given; the index's own popular projects and operator-added names are passed as
@@ -153,7 +153,7 @@ class NamePolicy:
                 canonical,
                 True,
                 LOOKALIKE,
-                f"The name '{raw}' is too similar to an existing project: {match.detail}.",
+                match.reason(raw),
                 match.target,
                 match.kind,
             )

@@ -193,7 +193,7 @@ def check_new_project_name(
         canonical,
         True,
         LOOKALIKE,
-        f"The name '{verdict.name}' is too similar to an existing project: {match.detail}.",
+        match.reason(verdict.name),
         match.target,
         match.kind,
     )
