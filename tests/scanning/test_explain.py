@@ -132,7 +132,7 @@ def test_findings_say_when_their_code_runs() -> None:
 
     result = scan_bytes(sdist({"setup.py": PLAIN_SETUP, "tests/t.py": beacon}), "d.tar.gz")
     found = next(f for f in result.findings if f.rule == "identity-beacon")
-    assert found.context == "never run on install: sdist-only file / tests / docs"
+    assert found.context == "never run on install: tests, docs or examples"
 
     # a fact about the archive itself runs nowhere
     result = scan_bytes(sdist({"setup.py": PLAIN_SETUP}, links={"x": "/etc/passwd"}), "d.tar.gz")
