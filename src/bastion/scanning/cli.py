@@ -7,9 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bastion.scanning.config import RULES_DIR_ENV
+
+if TYPE_CHECKING:
+    from bastion.scanning.diff import DependencyFacts
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +41,15 @@ def register(subparsers: Any) -> None:
         default=None,
         help=f"Folder of extra YARA rules (*.yar, *.yara) to use beside the bundled ones "
         f"(default: ${RULES_DIR_ENV} when set).",
+    )
+    p.add_argument(
+        "--previous",
+        metavar="OLD",
+        default=None,
+        help="The project's previous release (same kind: wheel or sdist): each PATH is also "
+        "compared with it, and what it newly does (install hooks, .pth files, import-time "
+        "network or processes, obfuscated data, new dependencies on look-alike names) is listed "
+        "as evidence and counts in the verdict.",
     )
     p.add_argument(
         "--show-info",
@@ -72,6 +84,7 @@ def register(subparsers: Any) -> None:
 def cmd_scan(args: argparse.Namespace) -> int:
     from bastion.config import from_environ
     from bastion.scanning.config import ScanConfig
+    from bastion.scanning.diff import scan_with_previous
     from bastion.scanning.engine import scan_file
     from bastion.scanning.yara_rules import RulesError, compiled_rules
 
@@ -85,6 +98,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(f"bastion scan: {exc}", file=sys.stderr)
             return 2
     config = ScanConfig(rules_dir=rules_dir)
+    previous: str | None = args.previous
+    if previous is not None and not os.path.isfile(previous):
+        print(f"bastion scan: {previous}: no such file", file=sys.stderr)
+        return 2
     missing = [p for p in args.paths if not os.path.isfile(p)]
     status = 0
     for path in args.paths:
@@ -93,17 +110,51 @@ def cmd_scan(args: argparse.Namespace) -> int:
             status = 2
             continue
         try:
-            result = scan_file(path, path, config=config)
+            if previous is None:
+                result = scan_file(path, path, config=config)
+                diff = None
+            else:
+                diffed = scan_with_previous(
+                    path,
+                    path,
+                    previous,
+                    previous,
+                    config=config,
+                    dependency_info=offline_dependency_info,
+                )
+                result, diff = diffed.result, diffed
         except OSError as exc:
             print(f"bastion scan: {path}: {exc.strerror or exc}", file=sys.stderr)
             status = 2
             continue
+        data = result.to_json()
+        if diff is not None:
+            data["previous"] = {
+                "path": previous,
+                "findings": [f.to_json() for f in diff.diff],
+                "seconds": round(diff.previous_seconds + diff.diff_seconds, 4),
+            }
         if args.json:
-            sys.stdout.write(json.dumps(result.to_json()) + "\n")
+            sys.stdout.write(json.dumps(data) + "\n")
         else:
-            _print_summary(result.to_json(), args.show_info)
+            _print_summary(data, args.show_info)
         sys.stdout.flush()
     return status
+
+
+def offline_dependency_info(name: str) -> DependencyFacts:
+    """What ``bastion scan`` knows about a dependency without the index's database: whether
+    its name is a popular project's or imitates one (the shipped protected names). Whether
+    the index has it, and since when, is unknown here."""
+    from bastion.names.policy import LOOKALIKE, PROTECTED, default_policy
+    from bastion.scanning.diff import DependencyFacts
+
+    verdict = default_policy().check(name)
+    return DependencyFacts(
+        known=None,
+        popular=verdict.code == PROTECTED,
+        lookalike_of=verdict.target if verdict.code == LOOKALIKE else None,
+    )
 
 
 def _print_summary(data: dict[str, Any], show_info: bool) -> None:
@@ -133,6 +184,13 @@ def _print_summary(data: dict[str, Any], show_info: bool) -> None:
     hidden = len(data["findings"]) - shown
     if hidden:
         print(f"  ({hidden} info-level finding(s) hidden; --show-info lists them)")
+    before = data.get("previous")
+    if before is not None:
+        shown_diff = [f for f in before["findings"] if show_info or f["severity"] != "info"]
+        print(
+            f"  Compared with {before['path']} ({before['seconds']:.2f}s): "
+            + (f"{len(shown_diff)} new behaviour(s), listed above" if shown_diff else "nothing new")
+        )
 
 
 def cmd_survey(args: argparse.Namespace) -> int:
