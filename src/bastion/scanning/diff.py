@@ -352,6 +352,80 @@ def _main_guard(test: ast.expr) -> bool:
     )
 
 
+# Names through which a module body reaches the network, processes or dynamic code; a file
+# whose body names none of them (nor an alias of them) has nothing to parse for.
+BODY_TOKENS = (
+    r"urlopen|urlretrieve|requests|httpx|socket|urllib|aiohttp|http\.client|ftplib|smtplib|"
+    r"subprocess|os\.system|popen|Popen|startfile|spawn|os\.exec|pty|"
+    r"\bexec\b|\beval\b|compile|__import__|import_module|getattr|__builtins__|builtins|runpy|"
+    r"b64decode|decompress|marshal|codecs"
+)
+SENSITIVE_ROOTS = frozenset(
+    {
+        "urllib",
+        "urllib2",
+        "urllib3",
+        "requests",
+        "httpx",
+        "aiohttp",
+        "http",
+        "socket",
+        "ftplib",
+        "smtplib",
+        "subprocess",
+        "os",
+        "pty",
+        "builtins",
+        "importlib",
+        "runpy",
+        "base64",
+        "zlib",
+        "marshal",
+        "codecs",
+        "binascii",
+    }
+)
+IMPORT_FROM = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)#\n]+)", re.MULTILINE)
+IMPORT_AS = re.compile(r"^\s*import\s+([^#\n]+)", re.MULTILINE)
+HEADER = re.compile(r"^(async\s+def|def|class)\b")
+
+
+def _body_may_act(text: str) -> bool:
+    """Whether a module's body (what runs on import: not function bodies) may name a network,
+    process or dynamic-code call. A search of lines by their indentation, not a parse: it may
+    say yes wrongly (the parse then says no), never no wrongly for code a parse would see in
+    the body (calls through names imported under another name are searched for too)."""
+    names: set[str] = set()
+    for m in IMPORT_FROM.finditer(text):
+        if m.group(1).split(".", 1)[0] in SENSITIVE_ROOTS:
+            for part in m.group(2).split(","):
+                names.update(w for w in part.split() if w.isidentifier() and w != "as")
+    for m in IMPORT_AS.finditer(text):
+        for part in m.group(1).split(","):
+            words = part.split()
+            if words and words[0].split(".", 1)[0] in SENSITIVE_ROOTS and len(words) == 3:
+                names.add(words[2])
+    pattern = BODY_TOKENS + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names))
+    tokens = re.compile(pattern)
+    headers: list[tuple[int, bool]] = []  # enclosing blocks: indentation, a function's body
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        while headers and headers[-1][0] >= indent:
+            headers.pop()
+        in_function = any(is_def for _, is_def in headers)
+        if not in_function and tokens.search(stripped):
+            return True
+        header = HEADER.match(stripped)
+        if header is not None:
+            headers.append((indent, header.group(1) != "class"))
+        elif stripped.rstrip().endswith(":"):
+            headers.append((indent, False))
+    return False
+
+
 def _fill_import_time(
     surface: Surface, kept: ArchiveEvidence, keys: Iterable[str], deadline: float
 ) -> bool:
@@ -367,6 +441,8 @@ def _fill_import_time(
         if not ev.text:
             examined = False
             continue
+        if not _body_may_act(ev.text):
+            continue  # nothing in its body could make one of these calls
         # a library module the scan did not need parsed (its hints alone) is analysed here,
         # by the scan's own analyser, and only when the comparison needs it
         size = len(ev.text) * (1 if ev.py is not None else 2)
