@@ -346,3 +346,23 @@ def test_module_bodies_are_found_through_aliases_blocks_and_class_bodies(body: s
     result = diff(wheel("1.1", {"demo/hooks.py": body}), wheel("1.0"))
     f = one(result.diff, "release-diff-import-behaviour")
     assert f.severity is Severity.HIGH and f.file == "demo/hooks.py"
+
+
+@pytest.mark.parametrize(
+    ("text", "may_act"),
+    [
+        ('"""Run with `subprocess`, or over requests."""\nimport subprocess\n', False),
+        ("def f(\n    a,\n) -> int:\n    return subprocess.run(a)\n", False),
+        ('def f():\n    """Doc\nat column 0 urlopen(x)\n"""\n    return urlopen(1)\n', False),
+        ("x = 1  # urlopen(y)\n", False),
+        ("import subprocess\nif True:\n    subprocess.run(['x'])\n", True),
+        ("from os import system as go\n\nclass A:\n    go('x')\n", True),
+        ("x = (\n    urlopen('http://127.0.0.1/')\n)\n", True),
+    ],
+)
+def test_the_search_for_module_body_calls_skips_functions_strings_and_comments(
+    text: str, may_act: bool
+) -> None:
+    from bastion.scanning.diff import _body_may_act
+
+    assert _body_may_act(text) is may_act

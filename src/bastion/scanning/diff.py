@@ -198,8 +198,7 @@ def surface_of(
         w = ev.where(*OBFUSCATION_FACTS)
         if w is not None:
             fs.obfuscated = _place(ev, w.line, w.detail)
-        elif ev.py is None and ev.text:
-            fs.obfuscated = _blob_in_text(ev)
+
         fs.pth_code = role == "pth" and ev.has("pth-import")
         if ev.py is not None:
             fs.install_overrides = tuple(sorted({name for name, _ in ev.py.install_overrides}))
@@ -209,7 +208,7 @@ def surface_of(
 
 
 # a run of base64 or hex as long as the scan's "blob" (2,000 characters), found without parsing
-ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=_-]{2000,}")
+ENCODED_RUN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{2000,}")
 
 
 def _blob_in_text(ev: FileEvidence) -> Place | None:
@@ -355,10 +354,10 @@ def _main_guard(test: ast.expr) -> bool:
 # Names through which a module body reaches the network, processes or dynamic code; a file
 # whose body names none of them (nor an alias of them) has nothing to parse for.
 BODY_TOKENS = (
-    r"urlopen|urlretrieve|requests|httpx|socket|urllib|aiohttp|http\.client|ftplib|smtplib|"
-    r"subprocess|os\.system|popen|Popen|startfile|spawn|os\.exec|pty|"
-    r"\bexec\b|\beval\b|compile|__import__|import_module|getattr|__builtins__|builtins|runpy|"
-    r"b64decode|decompress|marshal|codecs"
+    r"\b(?:urlopen|urlretrieve|requests|httpx|socket|urllib2?|urllib3|aiohttp|ftplib|smtplib|"
+    r"subprocess|Popen|startfile|spawn\w*|exec|exec[lv]\w*|pty|eval|__import__|"
+    r"import_module|getattr|__builtins__|builtins|runpy|b64decode|decompress|marshal|codecs)\b|"
+    r"http\.client|os\.system|os\.popen|(?<![.\w])compile\s*\("
 )
 SENSITIVE_ROOTS = frozenset(
     {
@@ -387,6 +386,7 @@ SENSITIVE_ROOTS = frozenset(
 )
 IMPORT_FROM = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)#\n]+)", re.MULTILINE)
 IMPORT_AS = re.compile(r"^\s*import\s+([^#\n]+)", re.MULTILINE)
+IMPORT_LINE = re.compile(r"(?:from\s+[\w.]+\s+)?import\s+[\w., ]+$")
 HEADER = re.compile(r"^(async\s+def|def|class)\b")
 
 
@@ -407,23 +407,69 @@ def _body_may_act(text: str) -> bool:
                 names.add(words[2])
     pattern = BODY_TOKENS + "".join(f"|\\b{re.escape(n)}\\b" for n in sorted(names))
     tokens = re.compile(pattern)
+    if tokens.search(text) is None:
+        return False
     headers: list[tuple[int, bool]] = []  # enclosing blocks: indentation, a function's body
+    depth = 0  # open brackets: a line inside them continues a statement
+    quote: str | None = None  # the triple quote of a string still open
     for line in text.splitlines():
-        stripped = line.lstrip()
-        if not stripped or stripped.startswith("#"):
+        code, quote = _code_of(line, quote)
+        stripped = code.strip()
+        if not stripped:
             continue
-        indent = len(line) - len(stripped)
-        while headers and headers[-1][0] >= indent:
-            headers.pop()
+        continued = depth > 0
+        depth = max(0, depth + sum(map(code.count, "([{")) - sum(map(code.count, ")]}")))
+        indent = len(code) - len(code.lstrip())
+        if not continued:
+            while headers and headers[-1][0] >= indent:
+                headers.pop()
         in_function = any(is_def for _, is_def in headers)
-        if not in_function and tokens.search(stripped):
+        if not in_function and not IMPORT_LINE.match(stripped) and tokens.search(stripped):
             return True
+        if continued:
+            continue
         header = HEADER.match(stripped)
         if header is not None:
             headers.append((indent, header.group(1) != "class"))
-        elif stripped.rstrip().endswith(":"):
+        elif stripped.endswith(":"):
             headers.append((indent, False))
     return False
+
+
+STRING_OR_COMMENT = re.compile(r"\"\"\"|'''|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|#.*")
+TRIPLE = ('"""', "'''")
+
+
+def _code_of(line: str, quote: str | None) -> tuple[str, str | None]:
+    """A line with its strings and comment blanked out (their text is no call), and the triple
+    quote still open at its end."""
+    out: list[str] = []
+    pos = 0
+    if quote is not None:
+        end = line.find(quote)
+        if end < 0:
+            return "", quote
+        out.append(" " * (end + 3))
+        pos = end + 3
+    while pos < len(line):
+        m = STRING_OR_COMMENT.search(line, pos)
+        if m is None:
+            out.append(line[pos:])
+            break
+        out.append(line[pos : m.start()])
+        token = m.group()
+        if token in TRIPLE:
+            end = line.find(token, m.end())
+            if end < 0:
+                return "".join(out) + "''", token
+            out.append("''" + " " * (end + 1 - m.start()))
+            pos = end + 3
+        elif token.startswith("#"):
+            break
+        else:
+            out.append("''" + " " * (len(token) - 2))
+            pos = m.end()
+    return "".join(out), None
 
 
 def _fill_import_time(
@@ -868,12 +914,21 @@ def diff_archives(
     # A file unchanged since the previous release adds nothing: most of a release is such.
     before = {(_key(ev.relpath, previous.is_wheel), ev.text) for ev in previous.files if ev.text}
     texts = {ev.path: ev.text for ev in new.files}
+    changed = [k for k, f in new_s.files.items() if (k, texts.get(f.path)) not in before]
+    # the scan looked for blobs in the code it parsed; in the rest, changed files are searched
+    old_by_path = {ev.path: ev for ev in previous.files}
+    new_by_path = {ev.path: ev for ev in new.files}
+    for k in changed:
+        for surface, by_path in ((new_s, new_by_path), (old_s, old_by_path)):
+            fs = surface.files.get(k)
+            ev = by_path.get(fs.path) if fs is not None else None
+            if fs is not None and ev is not None and fs.obfuscated is None and ev.py is None:
+                fs.obfuscated = _blob_in_text(ev)
     suspects = [
         k
-        for k, f in new_s.files.items()
-        if f.role in ("init", "module")
-        and set(f.kinds) & {*ACTING, DECODE}
-        and (k, texts.get(f.path)) not in before
+        for k in changed
+        if new_s.files[k].role in ("init", "module")
+        and set(new_s.files[k].kinds) & {*ACTING, DECODE}
     ]
     examined = True
     if suspects:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -98,7 +98,7 @@ def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
                         before,
                         previous.filename,
                         config=config,
-                        dependency_info=dependency_info(file.release.project),
+                        dependency_info=dependency_info(file.release.project, file.upload_time),
                         options=DiffOptions(young_days=current().scan_young_dependency_days),
                     )
             except OSError:  # its blob is gone (bastion check lists it): scan without it
@@ -134,18 +134,19 @@ def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
     )
 
 
-def dependency_info(project: Project) -> DependencyInfo:
+def dependency_info(project: Project, at: datetime | None = None) -> DependencyInfo:
     """What the index knows about the projects a release of ``project`` depends on: whether
-    each is one of its projects, since when, whether it shares an owner with ``project``, and
-    whether its name is a popular project's or imitates one (the names domain's check, as an
-    upload of a new project under that name would be checked)."""
+    each is one of its projects, how old it was ``at`` (the release's upload: a rescan months
+    later weighs the dependency as it was then), whether it shares an owner with ``project``,
+    and whether its name is a popular project's or imitates one (the names domain's check, as
+    an upload of a new project under that name would be checked)."""
     from bastion.names import database
     from bastion.names.policy import LOOKALIKE, PROTECTED
     from bastion.names.services import check_new_project_name
     from bastion.scanning.diff import DependencyFacts
 
     owners = set(Role.objects.filter(project=project).values_list("user_id", flat=True))
-    now = timezone.now()
+    now = at or timezone.now()
     rules = database.rules()
     local: list[str] | None = None
 
@@ -156,7 +157,8 @@ def dependency_info(project: Project) -> DependencyInfo:
         if found is not None:
             return DependencyFacts(
                 known=True,
-                age_days=(now - found.created).total_seconds() / 86400,
+                # created after the release named it: claimed later, as young as can be
+                age_days=max(0.0, (now - found.created).total_seconds() / 86400),
                 same_owners=Role.objects.filter(project=found, user_id__in=owners).exists(),
             )
         if local is None:
