@@ -149,3 +149,36 @@ def test_litellm_shaped_pth_payload_is_malicious_and_new(clean: bytes) -> None:
     f = next(f for f in diffed.diff if f.rule == "release-diff-pth")
     assert f.severity is Severity.HIGH and (f.file, f.line) == ("packaging_init.pth", 1)
     assert "decode, exec, network, secrets" in f.message and "no such file" in f.message
+
+
+def _vendored_packaging() -> bytes | None:
+    """pip's own copy of ``packaging`` (another release of it) as a wheel, when there is one."""
+    try:
+        import pip._vendor.packaging as vendored
+    except ImportError:
+        return None
+    from pathlib import Path
+
+    root = Path(vendored.__file__).parent
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.writestr(f"packaging/{path.relative_to(root).as_posix()}", path.read_bytes())
+        zf.writestr(
+            "packaging-0.dist-info/METADATA", "Metadata-Version: 2.1\nName: packaging\nVersion: 0\n"
+        )
+        zf.writestr("packaging-0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n")
+    return buf.getvalue()
+
+
+def test_two_real_releases_of_a_popular_project_differ_in_nothing_the_diff_reports(
+    clean: bytes,
+) -> None:
+    other = _vendored_packaging()
+    if other is None:
+        pytest.skip("pip does not vendor packaging here")
+    for new, old in ((clean, other), (other, clean)):
+        diffed = scan_with_previous(io.BytesIO(new), FILENAME, io.BytesIO(old), FILENAME)
+        assert [f for f in diffed.diff if f.severity is not Severity.INFO] == []
+        assert diffed.result.verdict is Verdict.CLEAN

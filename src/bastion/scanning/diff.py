@@ -198,7 +198,6 @@ def surface_of(
         w = ev.where(*OBFUSCATION_FACTS)
         if w is not None:
             fs.obfuscated = _place(ev, w.line, w.detail)
-
         fs.pth_code = role == "pth" and ev.has("pth-import")
         if ev.py is not None:
             fs.install_overrides = tuple(sorted({name for name, _ in ev.py.install_overrides}))
@@ -259,7 +258,7 @@ def _read_metadata(kept: ArchiveEvidence, out: Surface) -> None:
             (
                 t
                 for r, t in meta.items()
-                if r.endswith(".egg-info/requires.txt") and r.count("/") == 1
+                if r.endswith(".egg-info/requires.txt") and r.count("/") <= 2
             ),
             None,
         )
@@ -443,6 +442,8 @@ TRIPLE = ('"""', "'''")
 def _code_of(line: str, quote: str | None) -> tuple[str, str | None]:
     """A line with its strings and comment blanked out (their text is no call), and the triple
     quote still open at its end."""
+    if quote is None and "'" not in line and '"' not in line and "#" not in line:
+        return line, None
     out: list[str] = []
     pos = 0
     if quote is not None:
@@ -487,12 +488,15 @@ def _fill_import_time(
         if not ev.text:
             examined = False
             continue
+        if time.perf_counter() > deadline:
+            examined = False
+            continue
         if not _body_may_act(ev.text):
             continue  # nothing in its body could make one of these calls
         # a library module the scan did not need parsed (its hints alone) is analysed here,
         # by the scan's own analyser, and only when the comparison needs it
         size = len(ev.text) * (1 if ev.py is not None else 2)
-        if size > surface.parse_left or time.perf_counter() > deadline:
+        if size > surface.parse_left:
             examined = False
             continue
         surface.parse_left -= size
@@ -931,8 +935,9 @@ def diff_archives(
         and set(new_s.files[k].kinds) & {*ACTING, DECODE}
     ]
     examined = True
+    new_examined = True
     if suspects:
-        _fill_import_time(new_s, new, suspects, stop)
+        new_examined = _fill_import_time(new_s, new, suspects, stop)
         wanted = set().union(*(set(new_s.files[k].import_time) for k in suspects))
         if wanted:
             baseline = [
@@ -951,6 +956,16 @@ def diff_archives(
                 INFO,
                 "Part of the previous release's import-time code could not be examined for the "
                 "comparison (parse budget, time, or code the scan did not parse).",
+            )
+        )
+    if not new_examined:
+        findings.append(
+            Finding(
+                "release-diff-incomplete",
+                INFO,
+                "Part of this release's module bodies could not be examined for the comparison "
+                "(parse budget, time, or code that does not parse): what they do on import was "
+                "not compared.",
             )
         )
     return findings
@@ -1002,11 +1017,18 @@ def scan_with_previous(
     return DiffResult(result, diff, previous_seconds, diff_seconds)
 
 
+MAX_PER_RULE = 25
+
+
 def merge(result: ScanResult, diff: list[Finding]) -> None:
     """Add the diff's findings to a scan's and decide its verdict again."""
     if not diff:
         return
     order = {H: 0, M: 1, L: 2, INFO: 3}
-    result.findings.extend(diff)
+    per_rule: dict[str, int] = {}
+    for f in sorted(diff, key=lambda f: order[f.severity]):
+        per_rule[f.rule] = per_rule.get(f.rule, 0) + 1
+        if per_rule[f.rule] <= MAX_PER_RULE:  # keep reports readable, as the scan does
+            result.findings.append(f)
     result.findings.sort(key=lambda f: (f.advisory, order[f.severity], f.file or "", f.line or 0))
     result.verdict, result.score = decide(result.findings)
