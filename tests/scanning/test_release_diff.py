@@ -366,3 +366,40 @@ def test_the_search_for_module_body_calls_skips_functions_strings_and_comments(
     from bastion.scanning.diff import _body_may_act
 
     assert _body_may_act(text) is may_act
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        ("demo.egg-info/requires.txt", "attrs\n\n[http]\nreqeusts\n"),
+        ("src/demo.egg-info/requires.txt", "attrs\nreqeusts\n"),
+        ("pyproject.toml", '[project]\nname = "demo"\ndependencies = ["attrs", "reqeusts"]\n'),
+    ],
+)
+def test_an_sdist_declares_its_dependencies_in_requires_txt_or_pyproject(
+    member: tuple[str, str],
+) -> None:
+    def build(version: str, extra: dict[str, str]) -> bytes:
+        buf = io.BytesIO()
+        files = {"setup.py": SETUP.format(v=version), "PKG-INFO": "Metadata-Version: 2.1\n"}
+        with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+            for name, text in {**BASE_MODULES, **files, **extra}.items():
+                data = text.encode()
+                info = tarfile.TarInfo(f"demo-{version}/{name}")
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    path, text = member
+    old = build("1.0", {path: text.replace("reqeusts", "")})
+    new = build("1.1", {path: text})
+    result = diff(
+        new,
+        old,
+        new_name="demo-1.1.tar.gz",
+        old_name="demo-1.0.tar.gz",
+        info=DependencyFacts(known=False, lookalike_of="requests"),
+    )
+    f = one(result.diff, "release-diff-dependency")
+    assert "reqeusts" in f.message
+    assert f.severity is (Severity.MEDIUM if "[http]" in text else Severity.HIGH)
