@@ -213,6 +213,7 @@ def test_a_new_dependency_is_weighed_by_what_the_index_knows_of_it(
     f = one(result.diff, "release-diff-dependency")
     assert f.severity is severity and why in f.message
     assert f.excerpt == "Requires-Dist: reqeusts>=2"
+    assert f.file == "demo-1.1.dist-info/METADATA"
     assert "reqeusts" in f.message
 
 
@@ -401,5 +402,5 @@ def test_an_sdist_declares_its_dependencies_in_requires_txt_or_pyproject(
         info=DependencyFacts(known=False, lookalike_of="requests"),
     )
     f = one(result.diff, "release-diff-dependency")
-    assert "reqeusts" in f.message
+    assert "reqeusts" in f.message and f.file == path
     assert f.severity is (Severity.MEDIUM if "[http]" in text else Severity.HIGH)

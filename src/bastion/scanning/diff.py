@@ -160,6 +160,7 @@ class Surface:
     in_tree_backend: bool = False
     requires: dict[str, str] = field(default_factory=dict)  # canonical name -> as declared
     name: str = ""  # the project's canonical name, from its metadata
+    metadata_path: str = ""  # where the dependencies were read (without an sdist's top folder)
     complete: bool = True  # False when the scan that gathered it left parts unexamined
     parse_left: int = 0  # bytes the import-time analysis may still parse
 
@@ -229,7 +230,7 @@ def _read_metadata(kept: ArchiveEvidence, out: Surface) -> None:
     requires: list[str] = []
     primary = next(
         (
-            text
+            (rel, text)
             for rel, text in meta.items()
             if (kept.is_wheel and WHEEL_META.match(rel) and rel.endswith("/METADATA"))
             or (not kept.is_wheel and rel == "PKG-INFO")
@@ -237,7 +238,8 @@ def _read_metadata(kept: ArchiveEvidence, out: Surface) -> None:
         None,
     )
     if primary is not None:
-        headers = HeaderParser().parsestr(primary)
+        out.metadata_path = primary[0]
+        headers = HeaderParser().parsestr(primary[1])
         requires = headers.get_all("Requires-Dist") or []
         out.name = canonicalize_name(headers.get("Name") or "")
     project: dict[str, object] = {}
@@ -256,17 +258,19 @@ def _read_metadata(kept: ArchiveEvidence, out: Surface) -> None:
     if not requires and not kept.is_wheel:
         req_txt = next(
             (
-                t
+                (r, t)
                 for r, t in meta.items()
                 if r.endswith(".egg-info/requires.txt") and r.count("/") <= 2
             ),
             None,
         )
         if req_txt is not None:
-            requires = _requires_txt(req_txt)
+            out.metadata_path = req_txt[0]
+            requires = _requires_txt(req_txt[1])
         else:
             declared = project.get("dependencies")
             if isinstance(declared, list):
+                out.metadata_path = "pyproject.toml"
                 requires = [str(d) for d in declared]
     for text in requires:
         try:
@@ -877,7 +881,7 @@ def _dependency_changes(
 
 
 def _metadata_path(surface: Surface) -> str:
-    return "METADATA" if surface.is_wheel else "PKG-INFO"
+    return surface.metadata_path or ("METADATA" if surface.is_wheel else "PKG-INFO")
 
 
 # --- scanning with a previous release -------------------------------------------------------
