@@ -288,6 +288,12 @@ class BastionSettings:
     scan_rules_dir: Path | None = _setting(  # noqa: RUF009 (a field: see _setting)
         None, doc="Folder of the operator's own YARA rules.", parse=_optional_path
     )
+    scan_young_dependency_days: int = _setting(
+        30,
+        doc="A new dependency on a project this index has had for fewer days is high evidence "
+        "in the release diff; 0: never.",
+        parse=_whole(),
+    )
     # -- background tasks, cache, email
     task_backend: str = _setting(
         "django_tasks_db.DatabaseBackend", doc="Background-task backend.", parse=_text

@@ -515,3 +515,52 @@ def published_files(project: Project) -> list[File]:
         .select_related("release")
         .order_by("filename")
     )
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _tags(filename: str) -> str:
+    """A wheel's python-abi-platform tags (the last three parts of its name); '' for an sdist."""
+    stem = filename.removesuffix(".whl")
+    return "-".join(stem.split("-")[-3:]) if stem != filename else ""
+
+
+def previous_file(file: File) -> File | None:
+    """The file of the project's previous release that a new file is compared with (the scan's
+    release diff): the highest version below the file's own that has a file of the same kind
+    (wheel or sdist), preferring a wheel with the same tags.
+
+    Only files the index vouched for are a baseline: published ones, and held ones whose scan
+    found them clean (held because the scan was incomplete). A file held as suspicious or
+    malicious is not: a second release of the same payload would then add nothing "new".
+    """
+    own = _version(file.release.version)
+    if own is None:
+        return None
+    candidates = (
+        File.objects.filter(
+            release__project_id=file.release.project_id, packagetype=file.packagetype
+        )
+        .exclude(pk=file.pk)
+        .exclude(release_id=file.release_id)
+        .select_related("release")
+        .only("id", "filename", "storage_key", "state", "scan_verdict", "release__version")
+    )
+    best: tuple[Version, bool, str, File] | None = None
+    tags = _tags(file.filename)
+    for candidate in candidates:
+        vouched = candidate.state == File.PUBLISHED or (
+            candidate.state == File.HELD and candidate.scan_verdict == "clean"
+        )
+        version = _version(candidate.release.version)
+        if not vouched or version is None or version >= own:
+            continue
+        key = (version, _tags(candidate.filename) == tags, candidate.filename, candidate)
+        if best is None or key[:3] > best[:3]:
+            best = key
+    return best[3] if best is not None else None

@@ -7,12 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bastion.scanning.config import RULES_DIR_ENV
 from bastion.scanning.explain import ARCHIVE_FACT, explained, verdict_reason
 from bastion.scanning.explain import explain as explanation
 from bastion.scanning.result import ScanResult
+
+if TYPE_CHECKING:
+    from bastion.scanning.diff import DependencyFacts
 
 
 def register(subparsers: Any) -> None:
@@ -41,6 +44,15 @@ def register(subparsers: Any) -> None:
         default=None,
         help=f"Folder of extra YARA rules (*.yar, *.yara) to use beside the bundled ones "
         f"(default: ${RULES_DIR_ENV} when set).",
+    )
+    p.add_argument(
+        "--previous",
+        metavar="OLD",
+        default=None,
+        help="The project's previous release (same kind: wheel or sdist): each PATH is also "
+        "compared with it, and what it newly does (install hooks, .pth files, import-time "
+        "network or processes, obfuscated data, new dependencies on look-alike names) is listed "
+        "as evidence and counts in the verdict.",
     )
     p.add_argument(
         "--show-info",
@@ -82,6 +94,7 @@ def register(subparsers: Any) -> None:
 def cmd_scan(args: argparse.Namespace) -> int:
     from bastion.config import from_environ
     from bastion.scanning.config import ScanConfig
+    from bastion.scanning.diff import scan_with_previous
     from bastion.scanning.engine import scan_file
     from bastion.scanning.yara_rules import RulesError, compiled_rules
 
@@ -95,6 +108,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(f"bastion scan: {exc}", file=sys.stderr)
             return 2
     config = ScanConfig(rules_dir=rules_dir)
+    previous: str | None = args.previous
+    if previous is not None and not os.path.isfile(previous):
+        print(f"bastion scan: {previous}: no such file", file=sys.stderr)
+        return 2
     missing = [p for p in args.paths if not os.path.isfile(p)]
     status = 0
     for path in args.paths:
@@ -103,24 +120,58 @@ def cmd_scan(args: argparse.Namespace) -> int:
             status = 2
             continue
         try:
-            result = scan_file(path, path, config=config)
+            if previous is None:
+                result = scan_file(path, path, config=config)
+                diff = None
+            else:
+                diffed = scan_with_previous(
+                    path,
+                    path,
+                    previous,
+                    previous,
+                    config=config,
+                    dependency_info=offline_dependency_info,
+                )
+                result, diff = diffed.result, diffed
         except OSError as exc:
             print(f"bastion scan: {path}: {exc.strerror or exc}", file=sys.stderr)
             status = 2
             continue
+        data = result.to_json()
+        if diff is not None:
+            data["previous"] = {
+                "path": previous,
+                "findings": [f.to_json() for f in diff.diff],
+                "seconds": round(diff.previous_seconds + diff.diff_seconds, 4),
+            }
         if args.json:
-            data = result.to_json()
             if args.explain:
                 data["findings"] = [explained(f).to_json() for f in result.findings]
             sys.stdout.write(json.dumps(data) + "\n")
         else:
-            _print_summary(result, args.show_info, args.explain)
+            _print_summary(result, data, args.show_info, args.explain)
         sys.stdout.flush()
     return status
 
 
-def _print_summary(result: ScanResult, show_info: bool, explain: bool = False) -> None:
-    data = result.to_json()
+def offline_dependency_info(name: str) -> DependencyFacts:
+    """What ``bastion scan`` knows about a dependency without the index's database: whether
+    its name is a popular project's or imitates one (the shipped protected names). Whether
+    the index has it, and since when, is unknown here."""
+    from bastion.names.policy import LOOKALIKE, PROTECTED, default_policy
+    from bastion.scanning.diff import DependencyFacts
+
+    verdict = default_policy().check(name)
+    return DependencyFacts(
+        known=None,
+        popular=verdict.code == PROTECTED,
+        lookalike_of=verdict.target if verdict.code == LOOKALIKE else None,
+    )
+
+
+def _print_summary(
+    result: ScanResult, data: dict[str, Any], show_info: bool, explain: bool = False
+) -> None:
     print(
         f"{data['path']}: {data['verdict'].upper()} (score {data['score']:g}, "
         f"{data['seconds']:.2f}s)"
@@ -152,6 +203,13 @@ def _print_summary(result: ScanResult, show_info: bool, explain: bool = False) -
     hidden = len(data["findings"]) - shown
     if hidden:
         print(f"  ({hidden} info-level finding(s) hidden; --show-info lists them)")
+    before = data.get("previous")
+    if before is not None:
+        shown_diff = [f for f in before["findings"] if show_info or f["severity"] != "info"]
+        print(
+            f"  Compared with {before['path']} ({before['seconds']:.2f}s): "
+            + (f"{len(shown_diff)} new behaviour(s), listed above" if shown_diff else "nothing new")
+        )
     if explain:
         print(
             f"  Verdict: {result.verdict.upper()}. "

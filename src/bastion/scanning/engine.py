@@ -76,6 +76,22 @@ PRIVATE_IP = re.compile(
 )
 
 
+@dataclass
+class ArchiveEvidence:
+    """What a scan knew about an archive's members, kept for comparing two releases of a
+    project (:mod:`bastion.scanning.diff`) without reading or parsing either a second time.
+
+    ``files`` holds each member's evidence (its facts, and the parsed facts of the code the
+    rules needed parsed); ``metadata`` the text of the members that declare dependencies and
+    the build (PKG-INFO, METADATA, requires.txt, pyproject.toml) by path without the sdist's
+    top folder.
+    """
+
+    is_wheel: bool = False
+    files: list[FileEvidence] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
 def scan_file(
     source: str | os.PathLike[str] | BinaryIO,
     filename: str | None = None,
@@ -87,7 +103,18 @@ def scan_file(
     Pure and thread-safe: nothing is written to disk, nothing from the archive is executed,
     and the only shared state is the per-process cache of compiled YARA rules.
     """
+    return examine(source, filename, config=config)[0]
+
+
+def examine(
+    source: str | os.PathLike[str] | BinaryIO,
+    filename: str | None = None,
+    *,
+    config: ScanConfig | None = None,
+) -> tuple[ScanResult, ArchiveEvidence]:
+    """:func:`scan_file`, with the evidence the verdict was made from (for the release diff)."""
     cfg = config or DEFAULT_CONFIG
+    kept = ArchiveEvidence()
     started = time.perf_counter()
     if filename is None:
         filename = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<archive>"
@@ -113,12 +140,14 @@ def scan_file(
         )
         subject = "archive" if isinstance(exc, ArchiveError) else "file"
         gaps.append(Gap(GapKind.UNREADABLE, f"the {subject} cannot be read: {exc}"))
-        return _result(findings, started, filename, gaps)
+        return _result(findings, started, filename, gaps), kept
     with archive:
         stored = _stored_size(source)
         expansion = sum(m.size for m in archive.members) / stored if stored else None
-        findings.extend(_scan_archive(archive, filename, rules, cfg, started, gaps, expansion))
-    return _result(findings, started, filename, gaps)
+        findings.extend(
+            _scan_archive(archive, filename, rules, cfg, started, gaps, kept, expansion)
+        )
+    return _result(findings, started, filename, gaps), kept
 
 
 def _stored_size(source: str | os.PathLike[str] | BinaryIO) -> int | None:
@@ -530,6 +559,7 @@ def _scan_archive(
     cfg: ScanConfig,
     started: float,
     gaps: list[Gap],
+    kept: ArchiveEvidence | None = None,
     expansion: float | None = None,
 ) -> list[Finding]:
     findings = archive_rules.problem_findings(archive.problems, expansion)
@@ -568,6 +598,10 @@ def _scan_archive(
         base = rel.rsplit("/", 1)[-1]
         if base in ("PKG-INFO", "METADATA", "requires.txt") and len(data) < 200_000:
             metadata_text.append(data.decode("utf-8", "replace"))
+            if kept is not None:
+                kept.metadata[rel] = metadata_text[-1]
+        elif kept is not None and rel == "pyproject.toml" and len(data) < 200_000:
+            kept.metadata[rel] = data.decode("utf-8", "replace")
         if rel in BUILD_FILES and len(data) < 1_000_000:
             build_text.append(data.decode("utf-8", "replace"))
         if base == "entry_points.txt" and len(data) < 200_000:
@@ -702,6 +736,9 @@ def _scan_archive(
     findings.extend(_stdlib_lookalike_imports(evidence))
     if is_wheel and binaries and _pure_wheel(wheel_text):
         findings.extend(_pure_wheel_extension(evidence, binaries))
+    if kept is not None:
+        kept.is_wheel = is_wheel
+        kept.files = evidence
     return findings
 
 

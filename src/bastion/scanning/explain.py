@@ -286,6 +286,23 @@ RULES: Final[Mapping[str, RuleInfo]] = {
         "that code at every interpreter start: the most persistent place there is.",
         "Remove the code from the .pth file; import hooks need only a plain import line.",
     ),
+    "release-diff-dependency": _R(
+        "A new release that starts depending on a look-alike, very young or unknown project "
+        "is how a compromised release pulls its payload in (dependency injection).",
+        "Depend on the project you meant, by its exact name, or explain the new dependency "
+        "in the release notes so a moderator can clear it.",
+    ),
+    "release-diff-incomplete": _R(
+        "Part of the previous or the new release could not be examined, so the comparison "
+        "between them is partial.",
+        "Nothing to change in the package; a moderator reviews what was not compared.",
+    ),
+    "release-diff-install-hook": _R(
+        "A release that newly replaces an install command or brings its own build backend "
+        "gains a place to run code on every machine that installs it.",
+        "Use the standard build backend and setuptools' own commands, or keep the hook the "
+        "previous release already had.",
+    ),
     "pth-opt-in-hook": _R(
         "A .pth file imports the package's own module at every interpreter start when a "
         "variable named after the package is set: an opt-in start-up hook, as coverage tools "

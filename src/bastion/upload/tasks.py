@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,8 +14,11 @@ from django_tasks import task
 
 from bastion.config import current
 from bastion.packages import services as packages
-from bastion.packages.models import File
+from bastion.packages.models import File, Project, Role
 from bastion.storage import get_storage
+
+if TYPE_CHECKING:
+    from bastion.scanning.diff import DependencyInfo
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +78,47 @@ def _scan_with_retry(file: File) -> ScanOutcome:
 
 def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
     """Scan a stored file with the current rules (and ``budget_factor`` times the default time
-    and parse budgets)."""
+    and parse budgets), and compare it with the project's previous release
+    (:func:`bastion.scanning.diff.scan_with_previous`): what the new release newly does is
+    evidence too."""
     from bastion.scanning import DEFAULT_CONFIG, scan_file
+    from bastion.scanning.diff import DiffOptions, scan_with_previous
     from bastion.scanning.explain import annotate, explained
 
     base = dataclasses.replace(DEFAULT_CONFIG, rules_dir=current().scan_rules_dir)
     config = base if budget_factor == 1.0 else base.scaled(budget_factor)
-    with get_storage().open(file.storage_key) as fh:
-        result = scan_file(fh, file.filename, config=config)
+    previous = packages.previous_file(file)
+    storage = get_storage()
+    with storage.open(file.storage_key) as fh:
+        result = None
+        if previous is not None:
+            try:
+                with storage.open(previous.storage_key) as before:
+                    diffed = scan_with_previous(
+                        fh,
+                        file.filename,
+                        before,
+                        previous.filename,
+                        config=config,
+                        dependency_info=dependency_info(file.release.project, file.upload_time),
+                        options=DiffOptions(young_days=current().scan_young_dependency_days),
+                    )
+            except OSError:  # its blob is gone (bastion check lists it): scan without it
+                log.warning("cannot read %s to compare %s with", previous.filename, file.filename)
+                fh.seek(0)
+            else:
+                result = diffed.result
+                log.info(
+                    "scan of %s against %s: %d diff finding(s); previous read in %.3fs, "
+                    "compared in %.3fs",
+                    file.filename,
+                    previous.filename,
+                    len(diffed.diff),
+                    diffed.previous_seconds,
+                    diffed.diff_seconds,
+                )
+        if result is None:
+            result = scan_file(fh, file.filename, config=config)
     # stored with why each finding counts and what would make it clean, for the pages
     findings = [explained(f).to_json() for f in result.findings]
     findings.extend(
@@ -102,6 +138,46 @@ def _scan(file: File, budget_factor: float = 1.0) -> ScanOutcome:
     return ScanOutcome(
         str(result.verdict), result.score, findings, result.incomplete_reason(), result.retryable
     )
+
+
+def dependency_info(project: Project, at: datetime | None = None) -> DependencyInfo:
+    """What the index knows about the projects a release of ``project`` depends on: whether
+    each is one of its projects, how old it was ``at`` (the release's upload: a rescan months
+    later weighs the dependency as it was then), whether it shares an owner with ``project``,
+    and whether its name is a popular project's or imitates one (the names domain's check, as
+    an upload of a new project under that name would be checked)."""
+    from bastion.names import database
+    from bastion.names.policy import LOOKALIKE, PROTECTED
+    from bastion.names.services import check_new_project_name
+    from bastion.scanning.diff import DependencyFacts
+
+    owners = set(Role.objects.filter(project=project).values_list("user_id", flat=True))
+    now = at or timezone.now()
+    rules = database.rules()
+    local: list[str] | None = None
+
+    def info(name: str) -> DependencyFacts:
+        nonlocal local
+        canonical = packages.normalize(name)
+        found = Project.objects.filter(normalized_name=canonical).first()
+        if found is not None:
+            return DependencyFacts(
+                known=True,
+                # created after the release named it: claimed later, as young as can be
+                age_days=max(0.0, (now - found.created).total_seconds() / 86400),
+                same_owners=Role.objects.filter(project=found, user_id__in=owners).exists(),
+            )
+        if local is None:
+            local = packages.project_names()
+        verdict = check_new_project_name(name, user_id=None, projects=local, rules=rules)
+        return DependencyFacts(
+            known=False,
+            # with BASTION_RESERVE_PROTECTED_NAMES the check calls a popular name reserved
+            popular=verdict.code == PROTECTED or verdict.canonical in rules.policy.index,
+            lookalike_of=verdict.target if verdict.code == LOOKALIKE else None,
+        )
+
+    return info
 
 
 def apply_verdict(
