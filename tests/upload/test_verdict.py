@@ -232,3 +232,24 @@ def test_a_file_above_the_in_request_size_waits_for_the_worker(
     assert response.status_code == 200
     assert "held until its malware scan completes" in response.content.decode()
     assert File.objects.get().state == File.PENDING
+
+
+def test_the_deciding_sentence_escapes_member_names_that_are_not_utf8() -> None:
+    # tar member names that are not UTF-8 reach the findings as lone surrogates; the answer
+    # must still encode (a UnicodeEncodeError there would be a 500)
+    from bastion.upload.verdict import deciding_sentence
+
+    stored = [
+        {
+            "rule": "exec-downloaded-code",
+            "severity": "high",
+            "message": "Downloads code and executes it at install time (setup.py).",
+            "file": "demo-1.0/\udcffsetup.py",
+            "line": 3,
+            "excerpt": None,
+            "context": "install time (setup.py)",
+        }
+    ]
+    sentence = deciding_sentence(stored)
+    sentence.encode("utf-8")
+    assert "demo-1.0/\\udcffsetup.py:3" in sentence

@@ -686,6 +686,14 @@ def _scan_archive(
         if e.role == "setup" and e.py is not None:
             commands.update(q.rsplit(".", 1)[-1] for q in e.py.calls)
     for ev in list(evidence):
+        # A library module's body runs when the package imports the module: what it and the
+        # functions it reaches do is weighed again, as import-time code (role "body"); the
+        # module as a whole keeps the library weighing.
+        if ev.filetype == "python" and ev.role == "module" and ev.py is not None:
+            body = ev.copy_outside(ev.py.deferred, "body")
+            if body is not None:
+                evidence.append(body)
+    for ev in list(evidence):
         # an imported module's functions run when called, not on import; a function that an
         # entry point names runs whenever its command does, so it stays with the import
         if ev.filetype == "python" and ev.role == "init" and ev.py is not None and ev.py.deferred:

@@ -38,6 +38,7 @@ ROLE_CONTEXT: dict[str, str] = {
     "pth": "at every interpreter start (.pth)",
     "module": "when the library module is imported or its functions are called",
     "called": "when a function is called (not on import)",
+    "body": "when the library module is imported (its module body)",
     "test": "never run on install: tests, docs or examples",
     "aux": "never run on install: a file the sdist carries but does not install",
     "data": "only if something else runs it (script or data file)",

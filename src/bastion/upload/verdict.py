@@ -106,7 +106,8 @@ def deciding_sentence(stored: list[Any]) -> str:
     if not decided:
         return ""
     item = next(i for i in items if i.finding is decided[0])
-    place = item.where if len(item.where) <= 200 else "..." + item.where[-197:]
+    place = _printable(item.where)
+    place = place if len(place) <= 200 else "..." + place[-197:]
     where = f" at {place}" if place else ""  # a long path must not push the rest off the line
     when = f" (runs {item.finding.context})" if item.finding.context else ""  # code, not a fact
     more = (
@@ -122,8 +123,14 @@ def _gap_sentence(stored: list[Any]) -> str:
     )
     if gap is None:
         return ""
-    where = f" ({gap['file']})" if gap.get("file") else ""
-    return f" {str(gap.get('message') or '').rstrip('.')}{where}."
+    where = f" ({_printable(str(gap['file']))})" if gap.get("file") else ""
+    return f" {_printable(str(gap.get('message') or '')).rstrip('.')}{where}."
+
+
+def _printable(text: str) -> str:
+    """``text`` with what cannot travel in an HTTP answer escaped: member names come from the
+    archive, and a name that is not UTF-8 reaches here as lone surrogates."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def pending_notice(standing: Standing) -> str:

@@ -30,6 +30,7 @@ WHEN = {
     "module": "in a library module",
     "test": "in tests, docs or examples",
     "called": "in a function of an imported module (when called, not on import)",
+    "body": "in the body of a library module (when the package imports it)",
     "aux": "in a file the sdist carries but installing it does not install or run",
 }
 # where code is not run by installing or importing the package: one level less severe
@@ -86,7 +87,7 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
     # API a victim calls is still a payload), but a rule that only says two things share a
     # file (a download and a write, a secret and a request) needs an address written in the
     # code to count in full: a library talks to whatever its caller names.
-    called = role == "called"
+    called = role in ("called", "body")
     active = role in ACTIVE_ROLES or called
     fixed = f.has("net-fixed") or f.has(*DESTINATIONS)
     net = f.has("net")

@@ -39,6 +39,18 @@ class FileEvidence:
         if kind not in self.facts:
             self.facts[kind] = Where(line, detail)
 
+    def copy_outside(self, ranges: list[tuple[int, int, str]], role: str) -> FileEvidence | None:
+        """A new evidence of the same file with ``role`` and the facts found outside
+        ``ranges`` (with a line: file-wide observations stay with this one); None when there
+        is none. This evidence keeps all its facts."""
+        outside = [f for f in self.log if f[1] > 1 and not _within(f[1], ranges)]
+        if not outside:
+            return None
+        other = FileEvidence(self.path, self.relpath, role, self.filetype, self.text, self.py)
+        for kind, line, detail in outside:
+            other.add(kind, line, detail)
+        return other
+
     def split_off(self, ranges: list[tuple[int, int, str]], role: str) -> FileEvidence | None:
         """Move the facts found inside ``ranges`` to a new evidence of the same file with
         ``role``; None when no fact is there. Facts without a line (1 or 0: file-wide
