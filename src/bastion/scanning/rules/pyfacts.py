@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bastion.scanning.rules.reach import deferred_ranges
+from bastion.scanning.rules.reach import deferred_ranges, defined_ranges
 
 # --- call classification -------------------------------------------------------------------
 
@@ -252,6 +252,8 @@ class PyFacts:
     payloads: list[tuple[int, bytes]] = field(default_factory=list)
     # code an import of this module does not run: (first line, last line, function name)
     deferred: list[tuple[int, int, str]] = field(default_factory=list)
+    # every function and method at the module's top level or in its classes: same shape
+    defined: list[tuple[int, int, str]] = field(default_factory=list)
 
     def kinds(self) -> set[str]:
         return {f.kind for f in self.facts}
@@ -1059,6 +1061,7 @@ def analyse(source: bytes, filename: str = "<archive>") -> PyFacts:
         return out
     if isinstance(tree, ast.Module):
         out.deferred = deferred_ranges(tree)
+        out.defined = defined_ranges(tree)
         blocker = install_blocker(tree, analyser.install_classes)
         if blocker is not None:
             out.facts.append(Fact("blocks-install", blocker.lineno, ast.unparse(blocker)[:120]))

@@ -213,3 +213,21 @@ def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
     if isinstance(stmt, ast.Try):
         return [stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody]
     return []
+
+
+def defined_ranges(tree: ast.Module) -> list[tuple[int, int, str]]:
+    """``(first line, last line, name)`` of every function and method defined at the module's
+    top level or in a top-level class (under module-level ``if``/``try`` too): the module's
+    own statements are what lies outside them."""
+    out: list[tuple[int, int, str]] = []
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            out.append((stmt.lineno, stmt.end_lineno or stmt.lineno, stmt.name))
+        elif isinstance(stmt, ast.ClassDef):
+            stack.extend(stmt.body)
+        else:
+            for block in _blocks(stmt):
+                stack.extend(block)
+    return sorted(out)
