@@ -244,6 +244,9 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+ADDRESS_FACTS = frozenset({"url-oob", "url-paste", "url-tunnel", "url-ip", "webhook"})
+
+
 def _on_comment_line(data: bytes, offset: int) -> bool:
     start = data.rfind(b"\n", 0, offset) + 1
     return data[start:offset].lstrip().startswith(b"#")
@@ -285,8 +288,9 @@ def _yara_facts(
         instances = hit.instances
         if fact == "url-ip":
             instances = tuple(i for i in instances if not PRIVATE_IP.search(i[1]))
-        if ev.filetype in ("python", "pth"):
-            # a match inside a comment line is text about code, not code that runs
+        if ev.filetype in ("python", "pth") and fact not in ADDRESS_FACTS:
+            # a match inside a comment line is text about code, not code that runs (an
+            # address is evidence wherever it is written: it names someone's server)
             instances = tuple(i for i in instances if not _on_comment_line(data, i[0]))
         if not instances and hit.instances:
             continue
