@@ -329,6 +329,7 @@ class _Progress:
     deferred: list[tuple[FileEvidence, bytes, list[TokenHit] | None]] = field(default_factory=list)
     deferred_bytes: int = 0
     out_of_time: bool = False
+    small: bool = False  # a package whose modules all count as import-time code
 
     def time_gap(self, findings: list[Finding], where: str | None) -> None:
         if not self.out_of_time:
@@ -516,7 +517,8 @@ def _parse(
         _parse_gap(ev, findings, progress, "the archive's parse budget was spent")
         return
     progress.parse_left -= len(code)
-    py = analyse(code, ev.path)
+    # only import-time modules are split into what an import runs and what it does not
+    py = analyse(code, ev.path, reach=ev.role == "init" or progress.small)
     ev.py = py
     if py.syntax_error is not None:
         _apply_tokens(ev, tokens, code, "(file does not parse)")
@@ -588,6 +590,7 @@ def _scan_archive(
         and role_of(m.name[len(prefix) :] if prefix else m.name, is_wheel) in ("module", "init")
     )
     small = 0 < library_files <= SMALL_PACKAGE_FILES
+    progress.small = small
     evidence: list[FileEvidence] = []
     binaries: list[str] = []
     metadata_text: list[str] = []

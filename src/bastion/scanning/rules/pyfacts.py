@@ -1041,8 +1041,12 @@ def role_of(relpath: str, is_wheel: bool = False) -> str:
     return "module"
 
 
-def analyse(source: bytes, filename: str = "<archive>") -> PyFacts:
-    """Parse ``source`` and collect facts. Never executes or compiles it to run."""
+def analyse(source: bytes, filename: str = "<archive>", *, reach: bool = False) -> PyFacts:
+    """Parse ``source`` and collect facts. Never executes or compiles it to run.
+
+    Which functions an import reaches (:attr:`PyFacts.deferred`) is worked out only when
+    ``reach`` asks for it (the caller knows the module runs on import): it costs about half
+    the analysis again."""
     import warnings
 
     out = PyFacts()
@@ -1060,7 +1064,8 @@ def analyse(source: bytes, filename: str = "<archive>") -> PyFacts:
         out.syntax_error = "too deeply nested to analyse"
         return out
     if isinstance(tree, ast.Module):
-        out.deferred = deferred_ranges(tree)
+        if reach:
+            out.deferred = deferred_ranges(tree)
         out.defined = defined_ranges(tree)
         blocker = install_blocker(tree, analyser.install_classes)
         if blocker is not None:

@@ -79,7 +79,29 @@ def _is_main_guard(node: ast.stmt) -> bool:
     return "__name__" in names and "__main__" in consts
 
 
-def _refs(nodes: list[ast.AST], into: _Names, passive: frozenset[str] = frozenset()) -> None:
+class _Passive:
+    """The module's own functions that never call their parameters, asked one name at a time
+    (most calls are not to such a function; walking every function up front doubled the
+    cost of a large module)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self._defs = {
+            stmt.name: stmt
+            for stmt in tree.body
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, name: object) -> bool:
+        fn = self._defs.get(name) if isinstance(name, str) else None
+        if fn is None:
+            return False
+        if fn.name not in self._known:
+            self._known[fn.name] = not _calls_a_parameter(fn)
+        return self._known[fn.name]
+
+
+def _refs(nodes: list[ast.AST], into: _Names, passive: _Passive | None = None) -> None:
     """Add every name ``nodes`` mention (variables, attributes, and strings handed to a call
     or an index: ``getattr(mod, "run")``, ``globals()["run"]``) to ``into.refs``, and every
     name they call to ``into.calls``. Arguments of a call to one of ``passive`` (functions of
@@ -106,7 +128,7 @@ def _refs(nodes: list[ast.AST], into: _Names, passive: frozenset[str] = frozense
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
                 if name:
                     into.calls.add(name)
-                if isinstance(func, ast.Name) and func.id in passive:
+                if passive is not None and isinstance(func, ast.Name) and func.id in passive:
                     into.refs.add(func.id)
                     continue
         stack.extend(ast.iter_child_nodes(node))
@@ -136,11 +158,7 @@ def deferred_ranges(tree: ast.Module) -> list[tuple[int, int, str]]:
     scopes: list[_Scope] = []
     module = _Names()
     deferred: list[tuple[int, int, str]] = []
-    passive = frozenset(
-        stmt.name
-        for stmt in tree.body
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and not _calls_a_parameter(stmt)
-    )
+    passive = _Passive(tree)
 
     def function(fn: FuncNode, owner: str) -> None:
         _refs(_function_outer_parts(fn), module, passive)
