@@ -259,3 +259,20 @@ def test_a_library_modules_functions_and_comments_are_not_its_body() -> None:
     files = {"setup.py": PLAIN_SETUP, "demo/__init__.py": "", **LIBRARY, "demo/util.py": lib}
     r = scan(files)
     assert r.verdict != "malicious", [(f.rule, f.file, f.severity) for f in r.findings]
+
+
+def test_an_opt_in_pth_hook_named_after_the_package_is_low() -> None:
+    pth = (
+        'import os; exec(\'try: __import__("demo").start() if os.environ.get("DEMO_AUTOSTART")'
+        " else None\\nexcept ImportError: pass')\n"
+    )
+    r = scan_bytes(wheel({"demo.pth": pth, "demo/__init__.py": ""}), "demo-1.0-py3-none-any.whl")
+    assert severities(r) == {"pth-opt-in-hook": "low"}
+    finding = r.findings[0]
+    assert "DEMO_AUTOSTART" in finding.message and finding.context
+
+
+def test_a_pth_hook_behind_a_variable_every_machine_sets_is_not_opt_in() -> None:
+    pth = 'import os; exec(\'__import__("demo").start() if os.environ.get("HOME") else None\')\n'
+    r = scan_bytes(wheel({"demo.pth": pth, "demo/__init__.py": ""}), "demo-1.0-py3-none-any.whl")
+    assert severities(r).get("pth-code-execution") == "high"

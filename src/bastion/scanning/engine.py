@@ -1346,6 +1346,7 @@ def _archive_level(
                     e.path,
                     1,
                     e.excerpt(1),
+                    context=e.context,
                 )
             )
         elif e.role == "pth" and e.has("pth-import") and not e.has("exec", "net", "proc"):
