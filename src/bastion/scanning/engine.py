@@ -601,9 +601,7 @@ def _scan_archive(
         if time.perf_counter() > progress.deadline:
             progress.time_gap(findings, member.name)
             break
-        rel = (
-            member.name[len(prefix) :] if prefix and member.name.startswith(prefix) else member.name
-        )
+        rel = _rel(member.name, prefix)
         head = data[:1024]
         member_out, bkind = archive_rules.member_findings(member, head, is_wheel)
         findings.extend(member_out)
@@ -719,9 +717,8 @@ def _scan_archive(
         # entry point names runs whenever its command does, so it stays with the import
         if ev.filetype == "python" and ev.role == "init" and ev.py is not None and ev.py.deferred:
             # each function on its own: what it combines is what it does when called
-            for r in ev.py.deferred:
-                if r[2] not in commands and (called := ev.split_off([r], "called")) is not None:
-                    evidence.append(called)
+            ranges = [r for r in ev.py.deferred if r[2] not in commands]
+            evidence.extend(ev.split_each(ranges, "called"))
     if len(archive.problems) > n_problems:  # time-limit or unreadable members found while reading
         findings.extend(archive_rules.problem_findings(archive.problems[n_problems:], expansion))
     gaps.extend(_problem_gaps(archive.problems))
@@ -801,7 +798,7 @@ def _mark_not_installed(
     if not build_text:
         return  # nothing says what is installed: keep every file as installed
     packages = {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}
-    build = "\n".join(build_text)
+    build = _build_names("\n".join(build_text))
     for ev in evidence:
         if ev.filetype != "python" or ev.role not in ("module", "init"):
             continue
@@ -810,12 +807,13 @@ def _mark_not_installed(
         if any(p.startswith(".") for p in folders):
             ev.role = "aux"  # .github, .evergreen, .ci: never part of a package
             continue
-        folder = "/".join(folders)
-        if folder and any(folder == p or folder.startswith(p + "/") for p in packages):
+        # the folder or one above it is a package (a set look-up per level, not a scan of
+        # every package per file: an sdist may hold 20,000 members)
+        if any("/".join(folders[:depth]) in packages for depth in range(1, len(folders) + 1)):
             continue
         stem = parts[-1].rsplit(".", 1)[0]
         named = [stem, *(f for f in folders if f not in ("src", "lib"))]
-        if any(_named_in_build(n, build) for n in named):
+        if any(n in build for n in named):
             continue
         ev.role = "aux"
 
@@ -876,15 +874,26 @@ def _wheel_config(text: str) -> str:
     return "\n".join(out)
 
 
-def _named_in_build(name: str, build: str) -> bool:
-    """Whether the build files name a module or folder: in a string (``py_modules=["x"]``,
-    ``packages = ["src/x"]``, ``open("tools/x.py")``) or an import (setup.py importing a
-    helper runs it). A bare word (``[project.scripts]``) names nothing."""
-    word = re.escape(name)
-    return bool(
-        re.search(rf"[\"'/]{word}(?:[\"'/.]|\.py)", build)
-        or re.search(rf"(?:^|\s)(?:import|from)\s+{word}\b", build, re.M)
-    )
+def _build_names(build: str) -> frozenset[str]:
+    """The module and folder names the build files name, read in one pass: in a string
+    (``py_modules=["x"]``, ``packages = ["src/x"]``, ``open("tools/x.py")``: a name after a
+    quote or slash, ending at a quote, slash or dot) or an import (setup.py importing a helper
+    runs it). A bare word (``[project.scripts]``) names nothing."""
+    names: set[str] = set()
+    for m in BUILD_STRING_PART.finditer(build):
+        part, after = m.group(1), build[m.end() : m.end() + 1]
+        if after and after in "\"'/":
+            names.add(part)
+        names.update(part[:i] for i, c in enumerate(part) if c == ".")
+    for m in BUILD_IMPORT.finditer(build):
+        dotted = m.group(1)
+        names.update(dotted[:i] for i, c in enumerate(dotted) if c == ".")
+        names.add(dotted)
+    return frozenset(names)
+
+
+BUILD_STRING_PART = re.compile(r"[\"'/]([^\"'/\s]*)")
+BUILD_IMPORT = re.compile(r"(?:^|\s)(?:import|from)\s+([\w.]+)", re.M)
 
 
 def _holds(findings: list[Finding], evidence: list[FileEvidence]) -> bool:
@@ -1196,7 +1205,9 @@ def _opt_in_hook(code: str) -> str | None:
         for node in ast.walk(sub_tree):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-                modules.update(n.split(".")[0] for n in [*names, node.__dict__.get("module") or ""])
+                if isinstance(node, ast.ImportFrom):
+                    names.append(node.module or "")
+                modules.update(n.split(".")[0] for n in names)
             elif isinstance(node, ast.Call):
                 fn = ast.unparse(node.func)
                 first = node.args[0] if node.args else None

@@ -191,22 +191,50 @@ def deferred_ranges(tree: ast.Module) -> list[tuple[int, int, str]]:
     # method once reached code creates its class (``K()``) and names the method, or Python
     # calls it itself (``__init__``...). A class only named (in a table, in ``__all__``)
     # creates nothing.
-    refs, calls = set(module.refs), set(module.calls)
-    pending = list(scopes)
-    changed = True
-    while changed:
-        changed = False
-        rest = []
-        for scope in pending:
-            if (scope.name in refs and not scope.owner) or (
-                scope.owner in calls and (scope.name in IMPLICIT_METHODS or scope.name in refs)
-            ):
-                refs |= scope.names.refs
-                calls |= scope.names.calls
-                changed = True
-            else:
-                rest.append(scope)
-        pending = rest
+    # A worklist, not rounds over every scope: each name and each scope is taken once, so a
+    # module of many functions calling one another costs what its names cost.
+    functions: dict[str, list[_Scope]] = {}
+    methods_named: dict[str, list[_Scope]] = {}
+    methods_of: dict[str, list[_Scope]] = {}
+    for scope in scopes:
+        if scope.owner:
+            methods_named.setdefault(scope.name, []).append(scope)
+            methods_of.setdefault(scope.owner, []).append(scope)
+        else:
+            functions.setdefault(scope.name, []).append(scope)
+    refs: set[str] = set()
+    calls: set[str] = set()
+    reached: set[int] = set()
+    queue: list[_Scope] = []
+
+    def reach(scope: _Scope) -> None:
+        if id(scope) not in reached:
+            reached.add(id(scope))
+            queue.append(scope)
+
+    def named(names: set[str]) -> None:
+        for name in names - refs:
+            refs.add(name)
+            for scope in functions.get(name, ()):
+                reach(scope)
+            for scope in methods_named.get(name, ()):
+                if scope.owner in calls:
+                    reach(scope)
+
+    def called(names: set[str]) -> None:
+        for name in names - calls:
+            calls.add(name)
+            for scope in methods_of.get(name, ()):
+                if scope.name in IMPLICIT_METHODS or scope.name in refs:
+                    reach(scope)
+
+    named(module.refs)
+    called(module.calls)
+    while queue:
+        scope = queue.pop()
+        named(scope.names.refs)
+        called(scope.names.calls)
+    pending = [s for s in scopes if id(s) not in reached]
     deferred.extend((s.start, s.end, s.name) for s in pending)
     return sorted(deferred)
 
