@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from bastion.packages import services
 from bastion.packages.models import File, Project, Release, Role
+from bastion.scanning.explain import ARCHIVE_FACT
 
 #: The states each moderation moves a file out of.
 RELEASABLE = (File.HELD, File.PENDING)
@@ -61,7 +62,7 @@ def findings_html(findings: Any) -> SafeString:
         return format_html(
             '<dl class="explanation"><dt>When it runs</dt><dd>{}</dd><dt>Why it counts</dt>'
             "<dd>{}</dd><dt>What would make it clean</dt><dd>{}</dd></dl>",
-            str(finding.get("context") or "not code: a fact about the archive"),
+            str(finding.get("context") or ARCHIVE_FACT),
             str(finding.get("why")),
             str(finding.get("clean_if") or ""),
         )

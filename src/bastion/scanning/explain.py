@@ -303,6 +303,35 @@ RULES: Final[Mapping[str, RuleInfo]] = {
         "Use the standard build backend and setuptools' own commands, or keep the hook the "
         "previous release already had.",
     ),
+    "release-diff-pth": _R(
+        "A .pth file new in this release runs at every interpreter start, in every program of "
+        "the environment: a compromised release gains the most persistent place there is.",
+        "Drop the new .pth file unless the package must run at interpreter start; one that "
+        "lists paths only is info.",
+    ),
+    "release-diff-install-behaviour": _R(
+        "The new release's install code does what the previous release's did not (network, "
+        "processes, exec...): a compromised release acts on every machine that installs it.",
+        "Keep setup.py to declaring metadata, or explain the change in the release notes so "
+        "a moderator can clear it.",
+    ),
+    "release-diff-import-behaviour": _R(
+        "A module body of the new release does on import what no module body of the previous "
+        "release did: a compromised release runs its payload as soon as it is imported.",
+        "Move the new behaviour into a function the user calls, or explain it in the release "
+        "notes so a moderator can clear it.",
+    ),
+    "release-diff-library-behaviour": _R(
+        "Library code of the new release does what no module of the previous release did: "
+        "worth a look, rarely a verdict on its own.",
+        "Nothing if the change is intended; explain it in the release notes so a moderator "
+        "can clear it.",
+    ),
+    "release-diff-obfuscation": _R(
+        "Obfuscated or high-entropy data the previous release did not have is how a "
+        "compromised release hides an added payload.",
+        "Ship the new code as readable source and data as package data files.",
+    ),
     "pth-opt-in-hook": _R(
         "A .pth file imports the package's own module at every interpreter start when a "
         "variable named after the package is set: an opt-in start-up hook, as coverage tools "

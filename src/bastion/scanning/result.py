@@ -193,6 +193,20 @@ class ScanResult:
 SUSPICIOUS_SCORE = 20.0
 
 
+def _strongest(findings: Sequence[Finding]) -> dict[str, Finding]:
+    """Each rule's first finding at its highest severity, advisories left out: what counts
+    once per archive."""
+    order = list(Severity)
+    best: dict[str, Finding] = {}
+    for f in findings:
+        if f.advisory:
+            continue
+        cur = best.get(f.rule)
+        if cur is None or order.index(f.severity) > order.index(cur.severity):
+            best[f.rule] = f
+    return best
+
+
 def decide(findings: list[Finding]) -> tuple[Verdict, float]:
     """Turn evidence into a verdict and a 0-100 score.
 
@@ -202,14 +216,7 @@ def decide(findings: list[Finding]) -> tuple[Verdict, float]:
     suspicious. Advisory findings never count. Each rule id counts once per archive at its
     highest severity, so a repeated pattern in many files cannot add up to a verdict alone.
     """
-    best: dict[str, Severity] = {}
-    order = list(Severity)
-    for f in findings:
-        if f.advisory:
-            continue
-        cur = best.get(f.rule)
-        if cur is None or order.index(f.severity) > order.index(cur):
-            best[f.rule] = f.severity
+    best = {rule: f.severity for rule, f in _strongest(findings).items()}
     score = min(100.0, sum(SEVERITY_POINTS[s] for s in best.values()))
     if Severity.HIGH in best.values():
         return Verdict.MALICIOUS, max(score, 60.0)
@@ -226,17 +233,10 @@ def deciding(findings: Sequence[Finding]) -> list[Finding]:
     added points to the score. Clean: none (what was found did not add up to a verdict).
     """
     order = list(Severity)
-    best: dict[str, Finding] = {}
-    for f in findings:
-        if f.advisory or f.severity is Severity.INFO:
-            continue
-        cur = best.get(f.rule)
-        if cur is None or order.index(f.severity) > order.index(cur.severity):
-            best[f.rule] = f
     verdict, _ = decide(list(findings))
     if verdict is Verdict.CLEAN:
         return []
-    chosen = list(best.values())
+    chosen = [f for f in _strongest(findings).values() if f.severity is not Severity.INFO]
     if verdict is Verdict.MALICIOUS:
         chosen = [f for f in chosen if f.severity is Severity.HIGH]
     return sorted(chosen, key=lambda f: -order.index(f.severity))

@@ -86,15 +86,14 @@ def refusal(standing: Standing) -> str | None:
         return f"The file {name} was removed from the index while it was being scanned."
     held = "it is held for an administrator's review and cannot be installed."
     stored = _stored_findings(name)
-    if standing.scan_verdict == "malicious":
-        first = f"Invalid distribution file. The malware scan found {name} malicious: {held}"
+    verdict = standing.scan_verdict
+    # malicious outranks a gap; a gap outranks suspicious (it is what holds the file then)
+    if verdict == "malicious" or (verdict == "suspicious" and not _incomplete(stored)):
+        first = f"Invalid distribution file. The malware scan found {name} {verdict}: {held}"
         return f"{first}{deciding_sentence(stored)} See {HELD_HELP}"
     if _incomplete(stored):
         first = f"The malware scan could not examine all of {name}: {held}"
         return f"{first}{_gap_sentence(stored)} See {HELD_HELP}"
-    if standing.scan_verdict == "suspicious":
-        first = f"Invalid distribution file. The malware scan found {name} suspicious: {held}"
-        return f"{first}{deciding_sentence(stored)} See {HELD_HELP}"
     return f"The file {name} is held: {held}"
 
 
