@@ -327,6 +327,9 @@ class LookalikeIndex:
         self.source: tuple[str, ...] = ()
         self._del1: dict[str, list[str]] | None = None
         self._del2: dict[str, list[str]] | None = None
+        #: The longest name in ``_del2``: a candidate more than two letters longer has no key
+        #: there, and its depth-2 neighbourhood (cubic in its length) is not worth building.
+        self._del2_max_len = 0
         self._folded: dict[str, str] | None = None
         self._words: dict[tuple[str, ...], str] | None = None
         self.extend(protected)
@@ -361,6 +364,7 @@ class LookalikeIndex:
 
     def _build(self) -> None:
         self._del1, self._del2, self._folded, self._words = {}, {}, {}, {}
+        self._del2_max_len = 0
         self._index(self.names)
 
     def _index(self, names: list[str]) -> None:
@@ -394,6 +398,7 @@ class LookalikeIndex:
             # The name itself too: a candidate with two letters added deletes down to it.
             for d in _deletes2(name) | {name}:
                 del2.setdefault(d, []).append(name)
+            self._del2_max_len = max(self._del2_max_len, len(name))
 
     # ----------------------------------------------------------------- queries
 
@@ -589,7 +594,7 @@ class LookalikeIndex:
     def _match_edit2(self, cand: str) -> Match | None:
         assert self._del2 is not None
         t = self.thresholds
-        if "-" in cand or len(cand) < t.edit2_min_len - 1:
+        if "-" in cand or not t.edit2_min_len - 1 <= len(cand) <= self._del2_max_len + 2:
             return None
         seen: set[str] = set()
         best: tuple[int, str] | None = None
