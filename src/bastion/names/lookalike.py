@@ -14,7 +14,7 @@ the imitated name is and how popular; see :class:`Thresholds`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -374,17 +374,8 @@ class LookalikeIndex:
         assert del1 is not None and del2 is not None and folded is not None
         assert word_map is not None
         for name in names:  # most popular first: setdefault keeps the best-ranked
-            lst = del1.get(name)
-            if lst is None:
-                del1[name] = [name]
-            else:
-                lst.append(name)
-            for d in set(_deletes1(name)):
-                lst = del1.get(d)
-                if lst is None:
-                    del1[d] = [name]
-                else:
-                    lst.append(name)
+            for d in {name, *_deletes1(name)}:
+                del1.setdefault(d, []).append(name)
             folded.setdefault(compact(name), name)
             folded.setdefault("\0" + skeleton(name), name)
             if "-" in name:
@@ -432,24 +423,17 @@ class LookalikeIndex:
 
     def _match_edit1(self, cand: str) -> Match | None:
         assert self._del1 is not None
-        del1 = self._del1
-        seen: set[str] = set()
         best: tuple[int, Match] | None = None
-        keys = [cand, *_deletes1(cand)]
-        for key in keys:
-            for target in del1.get(key, ()):
-                if target in seen:
-                    continue
-                seen.add(target)
-                r = self.rank[target]
-                if best is not None and r >= best[0]:
-                    continue
-                edit = classify_edit(cand, target)
-                if edit is None:
-                    continue
-                m = self._judge_edit1(cand, target, r, edit)
-                if m is not None:
-                    best = (r, m)
+        for target in _targets(self._del1, [cand, *_deletes1(cand)]):
+            r = self.rank[target]
+            if best is not None and r >= best[0]:
+                continue
+            edit = classify_edit(cand, target)
+            if edit is None:
+                continue
+            m = self._judge_edit1(cand, target, r, edit)
+            if m is not None:
+                best = (r, m)
         return best[1] if best else None
 
     def _judge_edit1(self, cand: str, target: str, rank: int, e: Edit) -> Match | None:
@@ -596,32 +580,37 @@ class LookalikeIndex:
         t = self.thresholds
         if "-" in cand or not t.edit2_min_len - 1 <= len(cand) <= self._del2_max_len + 2:
             return None
-        seen: set[str] = set()
         best: tuple[int, str] | None = None
-        for key in _deletes2(cand) | {cand}:
-            for target in self._del2.get(key, ()):
-                if target in seen:
-                    continue
-                seen.add(target)
-                r = self.rank[target]
-                if best is not None and r >= best[0]:
-                    continue
-                if (
-                    (cand.startswith(target) and cand[len(target) :].strip(target[-1]))
-                    or (cand.endswith(target) and cand[: -len(target)].strip(target[0]))
-                    or target.startswith(cand)
-                    or target.endswith(cand)
-                ):
-                    # A name extended or cut at either end (pyrequests, tabulate2): another
-                    # word, not a typo; a held key (pycparserrr) is one.
-                    continue
-                if _digit_only_difference(cand, target):
-                    continue
-                if osa_distance(cand, target, 3) == 2:
-                    best = (r, target)
+        for target in _targets(self._del2, _deletes2(cand) | {cand}):
+            r = self.rank[target]
+            if best is not None and r >= best[0]:
+                continue
+            if (
+                (cand.startswith(target) and cand[len(target) :].strip(target[-1]))
+                or (cand.endswith(target) and cand[: -len(target)].strip(target[0]))
+                or target.startswith(cand)
+                or target.endswith(cand)
+            ):
+                # A name extended or cut at either end (pyrequests, tabulate2): another
+                # word, not a typo; a held key (pycparserrr) is one.
+                continue
+            if _digit_only_difference(cand, target):
+                continue
+            if osa_distance(cand, target, 3) == 2:
+                best = (r, target)
         if best is None:
             return None
         return Match(best[1], TWO_EDITS, "two letters changed")
+
+
+def _targets(table: dict[str, list[str]], keys: Iterable[str]) -> Iterator[str]:
+    """The protected names filed under any of ``keys`` in a deletion index, each once."""
+    seen: set[str] = set()
+    for key in keys:
+        for target in table.get(key, ()):
+            if target not in seen:
+                seen.add(target)
+                yield target
 
 
 def _after_py(target: str, pos: int) -> bool:
