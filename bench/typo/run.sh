@@ -59,22 +59,15 @@ for part in ("tune", "held-out", "all"):
             speed = f"{r['names_per_s']:,.0f}" if part == "all" else "-"
             print(f"| {part} | {mode} | {name} | {r['precision']:.3f} | {r['recall']:.3f} "
                   f"| {r['f1']:.3f} | {r['fpr']:.3f} | {speed} |")
-print()
-print("bastion, strict: legitimate look-alikes refused, by kind")
-print()
-kinds = sorted(load("bastion", "all", "strict")["fp_by_kind"])
-print("| part | " + " | ".join(kinds) + " |")
-print("|---|" + "---|" * len(kinds))
-for part in ("tune", "held-out", "all"):
-    fp = load("bastion", part, "strict")["fp_by_kind"]
-    print(f"| {part} | " + " | ".join(fp.get(k, "-") for k in kinds) + " |")
-print()
-print("bastion, strict: typosquats caught, by kind")
-print()
-kinds = sorted(load("bastion", "all", "strict")["recall_by_kind"])
-print("| part | " + " | ".join(kinds) + " |")
-print("|---|" + "---|" * len(kinds))
-for part in ("tune", "held-out", "all"):
-    rk = load("bastion", part, "strict")["recall_by_kind"]
-    print(f"| {part} | " + " | ".join(rk.get(k, "-") for k in kinds) + " |")
+for key, title in (("fp_by_kind", "legitimate look-alikes refused"),
+                   ("recall_by_kind", "typosquats caught")):
+    print()
+    print(f"bastion, strict: {title}, by kind")
+    print()
+    kinds = sorted(load("bastion", "all", "strict")[key])
+    print("| part | " + " | ".join(kinds) + " |")
+    print("|---|" + "---|" * len(kinds))
+    for part in ("tune", "held-out", "all"):
+        by_kind = load("bastion", part, "strict")[key]
+        print(f"| {part} | " + " | ".join(by_kind.get(k, "-") for k in kinds) + " |")
 PY

@@ -20,7 +20,15 @@ def _names(n: int, seed: int) -> list[str]:
 
 
 def _tables(index: LookalikeIndex) -> tuple[object, ...]:
-    return (index.names, index.rank, index._del1, index._del2, index._folded, index._words)
+    return (
+        index.names,
+        index.rank,
+        index._del1,
+        index._del2,
+        index._del2_max_len,
+        index._folded,
+        index._words,
+    )
 
 
 def test_extending_equals_building_at_once() -> None:
@@ -53,3 +61,21 @@ def test_the_local_index_is_extended_and_rebuilt_when_it_must_be() -> None:
     other = services._extra_index(("alpha-one", "gamma-three"))  # a project went away
     assert other is not first
     assert "beta-two" not in other
+
+
+def test_a_list_checked_again_after_another_is_not_answered_from_the_other() -> None:
+    # The same tuple is recognised at once; a list seen before another one is compared again.
+    first = ("alpha-one", "beta-two")
+    index = services._extra_index(first)
+    assert services._extra_index(first) is index
+    services._extra_index(("alpha-one", "gamma-three"))
+    again = services._extra_index(first)
+    assert "beta-two" in again and "gamma-three" not in again
+
+
+def test_two_edits_found_up_to_two_letters_longer_than_the_longest_name() -> None:
+    # The two-edit search is skipped only for names too long to be two edits away.
+    index = LookalikeIndex(["cryptography"])
+    m = index.match("cryptographyyy")  # two letters longer: still searched
+    assert m is not None and (m.target, m.kind) == ("cryptography", "two-edits")
+    assert index.match("cryptographyyyy") is None

@@ -119,7 +119,7 @@ def cmd_check_name(args: argparse.Namespace) -> int:
         offline = True
 
     rules: Rules
-    projects: list[str] = []
+    projects: tuple[str, ...] = ()
     if offline:
         protected = load_names(args.protected) if args.protected else None
         extra: list[str] = []
@@ -143,7 +143,9 @@ def cmd_check_name(args: argparse.Namespace) -> int:
 
         try:
             rules = database.rules()
-            projects = project_names()  # as the upload and the web page pass them
+            # As the upload and the web page pass them; one tuple for every name, so that
+            # each check finds the cached index of them at once.
+            projects = tuple(project_names())
         except DatabaseError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             print(

@@ -14,7 +14,7 @@ the imitated name is and how popular; see :class:`Thresholds`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -327,6 +327,9 @@ class LookalikeIndex:
         self.source: tuple[str, ...] = ()
         self._del1: dict[str, list[str]] | None = None
         self._del2: dict[str, list[str]] | None = None
+        #: The longest name in ``_del2``: a candidate more than two letters longer has no key
+        #: there, and its depth-2 neighbourhood (cubic in its length) is not worth building.
+        self._del2_max_len = 0
         self._folded: dict[str, str] | None = None
         self._words: dict[tuple[str, ...], str] | None = None
         self.extend(protected)
@@ -361,6 +364,7 @@ class LookalikeIndex:
 
     def _build(self) -> None:
         self._del1, self._del2, self._folded, self._words = {}, {}, {}, {}
+        self._del2_max_len = 0
         self._index(self.names)
 
     def _index(self, names: list[str]) -> None:
@@ -370,17 +374,8 @@ class LookalikeIndex:
         assert del1 is not None and del2 is not None and folded is not None
         assert word_map is not None
         for name in names:  # most popular first: setdefault keeps the best-ranked
-            lst = del1.get(name)
-            if lst is None:
-                del1[name] = [name]
-            else:
-                lst.append(name)
-            for d in set(_deletes1(name)):
-                lst = del1.get(d)
-                if lst is None:
-                    del1[d] = [name]
-                else:
-                    lst.append(name)
+            for d in {name, *_deletes1(name)}:
+                del1.setdefault(d, []).append(name)
             folded.setdefault(compact(name), name)
             folded.setdefault("\0" + skeleton(name), name)
             if "-" in name:
@@ -394,6 +389,7 @@ class LookalikeIndex:
             # The name itself too: a candidate with two letters added deletes down to it.
             for d in _deletes2(name) | {name}:
                 del2.setdefault(d, []).append(name)
+            self._del2_max_len = max(self._del2_max_len, len(name))
 
     # ----------------------------------------------------------------- queries
 
@@ -427,24 +423,17 @@ class LookalikeIndex:
 
     def _match_edit1(self, cand: str) -> Match | None:
         assert self._del1 is not None
-        del1 = self._del1
-        seen: set[str] = set()
         best: tuple[int, Match] | None = None
-        keys = [cand, *_deletes1(cand)]
-        for key in keys:
-            for target in del1.get(key, ()):
-                if target in seen:
-                    continue
-                seen.add(target)
-                r = self.rank[target]
-                if best is not None and r >= best[0]:
-                    continue
-                edit = classify_edit(cand, target)
-                if edit is None:
-                    continue
-                m = self._judge_edit1(cand, target, r, edit)
-                if m is not None:
-                    best = (r, m)
+        for target in _targets(self._del1, [cand, *_deletes1(cand)]):
+            r = self.rank[target]
+            if best is not None and r >= best[0]:
+                continue
+            edit = classify_edit(cand, target)
+            if edit is None:
+                continue
+            m = self._judge_edit1(cand, target, r, edit)
+            if m is not None:
+                best = (r, m)
         return best[1] if best else None
 
     def _judge_edit1(self, cand: str, target: str, rank: int, e: Edit) -> Match | None:
@@ -589,34 +578,39 @@ class LookalikeIndex:
     def _match_edit2(self, cand: str) -> Match | None:
         assert self._del2 is not None
         t = self.thresholds
-        if "-" in cand or len(cand) < t.edit2_min_len - 1:
+        if "-" in cand or not t.edit2_min_len - 1 <= len(cand) <= self._del2_max_len + 2:
             return None
-        seen: set[str] = set()
         best: tuple[int, str] | None = None
-        for key in _deletes2(cand) | {cand}:
-            for target in self._del2.get(key, ()):
-                if target in seen:
-                    continue
-                seen.add(target)
-                r = self.rank[target]
-                if best is not None and r >= best[0]:
-                    continue
-                if (
-                    (cand.startswith(target) and cand[len(target) :].strip(target[-1]))
-                    or (cand.endswith(target) and cand[: -len(target)].strip(target[0]))
-                    or target.startswith(cand)
-                    or target.endswith(cand)
-                ):
-                    # A name extended or cut at either end (pyrequests, tabulate2): another
-                    # word, not a typo; a held key (pycparserrr) is one.
-                    continue
-                if _digit_only_difference(cand, target):
-                    continue
-                if osa_distance(cand, target, 3) == 2:
-                    best = (r, target)
+        for target in _targets(self._del2, _deletes2(cand) | {cand}):
+            r = self.rank[target]
+            if best is not None and r >= best[0]:
+                continue
+            if (
+                (cand.startswith(target) and cand[len(target) :].strip(target[-1]))
+                or (cand.endswith(target) and cand[: -len(target)].strip(target[0]))
+                or target.startswith(cand)
+                or target.endswith(cand)
+            ):
+                # A name extended or cut at either end (pyrequests, tabulate2): another
+                # word, not a typo; a held key (pycparserrr) is one.
+                continue
+            if _digit_only_difference(cand, target):
+                continue
+            if osa_distance(cand, target, 3) == 2:
+                best = (r, target)
         if best is None:
             return None
         return Match(best[1], TWO_EDITS, "two letters changed")
+
+
+def _targets(table: dict[str, list[str]], keys: Iterable[str]) -> Iterator[str]:
+    """The protected names filed under any of ``keys`` in a deletion index, each once."""
+    seen: set[str] = set()
+    for key in keys:
+        for target in table.get(key, ()):
+            if target not in seen:
+                seen.add(target)
+                yield target
 
 
 def _after_py(target: str, pos: int) -> bool:

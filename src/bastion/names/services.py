@@ -110,15 +110,22 @@ def _reserved_verdict(verdict: Verdict) -> Verdict:
 
 _extra_lock = threading.Lock()
 _extra_cached: LookalikeIndex | None = None
+#: The tuple the cached index was last checked against: a caller checking many names against
+#: one list (``bastion check-name``, the upload task) passes the same tuple each time, and
+#: comparing it with the index's names would cost one step per project for every name.
+_extra_last: tuple[str, ...] | None = None
 
 
 def _extra_index(extra: tuple[str, ...]) -> LookalikeIndex:
     """The index of the index's own projects (oldest first). Each new project adds one name
     at the end: the cached index is extended rather than rebuilt; any other change (a deleted
     or renamed project) rebuilds it."""
-    global _extra_cached
+    global _extra_cached, _extra_last
     with _extra_lock:
         index = _extra_cached
+        if index is not None and extra is _extra_last:
+            return index
+        _extra_last = extra
         if index is not None and extra[: len(index.source)] == index.source:
             if len(extra) > len(index.source):
                 index.extend(extra[len(index.source) :])
