@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from packaging.utils import canonicalize_name, canonicalize_version
@@ -546,19 +546,17 @@ def previous_file(file: File) -> File | None:
         File.objects.filter(
             release__project_id=file.release.project_id, packagetype=file.packagetype
         )
+        .filter(Q(state=File.PUBLISHED) | Q(state=File.HELD, scan_verdict="clean"))
         .exclude(pk=file.pk)
         .exclude(release_id=file.release_id)
         .select_related("release")
-        .only("id", "filename", "storage_key", "state", "scan_verdict", "release__version")
+        .only("id", "filename", "storage_key", "release__version")
     )
     best: tuple[Version, bool, str, File] | None = None
     tags = _tags(file.filename)
     for candidate in candidates:
-        vouched = candidate.state == File.PUBLISHED or (
-            candidate.state == File.HELD and candidate.scan_verdict == "clean"
-        )
         version = _version(candidate.release.version)
-        if not vouched or version is None or version >= own:
+        if version is None or version >= own:
             continue
         key = (version, _tags(candidate.filename) == tags, candidate.filename, candidate)
         if best is None or key[:3] > best[:3]:

@@ -158,8 +158,7 @@ def dependency_info(project: Project, at: datetime | None = None) -> DependencyI
 
     def info(name: str) -> DependencyFacts:
         nonlocal local
-        canonical = packages.normalize(name)
-        found = Project.objects.filter(normalized_name=canonical).first()
+        found = packages.get_project(name)
         if found is not None:
             return DependencyFacts(
                 known=True,
