@@ -154,7 +154,8 @@ def dependency_info(project: Project, at: datetime | None = None) -> DependencyI
     owners = set(Role.objects.filter(project=project).values_list("user_id", flat=True))
     now = at or timezone.now()
     rules = database.rules()
-    local: list[str] | None = None
+    local: tuple[str, ...] | None = None  # one tuple for every dependency: the name
+    # index's cache knows it by identity and answers at once
 
     def info(name: str) -> DependencyFacts:
         nonlocal local
@@ -167,7 +168,7 @@ def dependency_info(project: Project, at: datetime | None = None) -> DependencyI
                 same_owners=Role.objects.filter(project=found, user_id__in=owners).exists(),
             )
         if local is None:
-            local = packages.project_names()
+            local = tuple(packages.project_names())
         verdict = check_new_project_name(name, user_id=None, projects=local, rules=rules)
         return DependencyFacts(
             known=False,
