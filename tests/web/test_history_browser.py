@@ -6,12 +6,11 @@ import io
 import sys
 from typing import Any
 
-import pyotp
 import pytest
 
 from bastion.cli import main
 from tests.conftest import PASSWORD
-from tests.web.browser import browser_page, needs_chromium
+from tests.web.browser import browser_page, log_in, needs_chromium
 from tests.web.test_browser import owner_with_project  # noqa: F401
 
 pytestmark = [
@@ -42,14 +41,7 @@ def test_histories_read_as_sentences(
     capsys.readouterr()
     base = live_server.url
     with browser_page() as (page, _problems):
-        page.goto(f"{base}/account/login/")
-        page.get_by_label("Username").fill("olivia")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_label("Code from your authenticator app").fill(
-            pyotp.TOTP(owner_with_project.totp_seed).now()
-        )
-        page.get_by_role("button", name="Verify").click()
+        log_in(page, base, "olivia", PASSWORD, owner_with_project.totp_seed)
         expect(page).to_have_url(f"{base}/account/")
 
         history = page.locator("table.history-table")

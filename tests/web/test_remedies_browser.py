@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import PUBLISHER_PASSWORD, serving
-from tests.web.browser import browser_page, needs_chromium
+from tests.web.browser import browser_page, log_in, needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,10 +39,7 @@ def test_a_user_without_two_factor_is_shown_the_way_to_a_token(
 def _follow_the_way_to_a_token(page: Any, base: str) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{base}/account/login/")
-    page.get_by_label("Username").fill("nina")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, base, "nina", PASSWORD)
     expect(page).to_have_url(f"{base}/account/")
 
     # Where the token form would be: why not, and the way there.
@@ -90,12 +87,7 @@ def test_an_admin_created_on_the_command_line_is_asked_for_recovery_codes(
         )
         secret = pyotp.parse_uri(json.loads(created.stdout)["totp_uri"]).secret
 
-        page.goto(f"{index.url}/account/login/")
-        page.get_by_label("Username").fill("root")
-        page.get_by_label("Password").fill(PUBLISHER_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Verify").click()
+        log_in(page, index.url, "root", PUBLISHER_PASSWORD, secret)
 
         # Signed in, where the login was going, and asked for the codes (not locked out).
         expect(page).to_have_url(f"{index.url}/account/")

@@ -76,13 +76,12 @@ def cmd_user_reset_2fa(args: argparse.Namespace) -> int:
     setup_django()
     migrate()
     from bastion.accounts import mfa
-    from bastion.events import origin
 
     user = user_named(args.name)
     if user is None:
         return 2
-    # The event's ``via`` comes from the command's mark (events.origin), as for every command.
-    removed = mfa.reset_two_factor(user, operator=origin.login_name())
+    # The event names the operator from the command's mark (events.origin), as for every command.
+    removed = mfa.reset_two_factor(user)
     print(f"removed {removed} second factor{'' if removed == 1 else 's'} of {user.username}")
     return 0
 

@@ -273,11 +273,12 @@ def _event(user: User, tag: str, request: Any, **additional: Any) -> None:
     )
 
 
-def reset_two_factor(user: User, *, operator: str) -> int:
+def reset_two_factor(user: User) -> int:
     """Remove every second factor and recovery code of ``user`` (an operator's decision, for a
     person who lost all of them and proved who they are some other way). Returns how many
     factors went. The user can log in with the password alone and must set 2FA up again before
-    uploading or managing anything; they are told by email."""
+    uploading or managing anything; they are told by email. Which operator did it is the
+    event's ``via``/``operator``, from the command's mark (:mod:`bastion.events.origin`)."""
     with transaction.atomic():
         removed = int(user.has_totp) + WebAuthnCredential.objects.filter(user=user).count()
         user.totp_secret = ""
@@ -289,7 +290,6 @@ def reset_two_factor(user: User, *, operator: str) -> int:
             "account:2fa:reset",
             user,
             system=True,
-            operator=operator,
             factors=removed,
         )
     send_security_notice(

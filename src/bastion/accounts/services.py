@@ -34,6 +34,13 @@ class AccountError(ValueError):
 def check_new_user(username: str, email: str, password: str) -> str:
     """The name as it will be stored, if a user may be created with these; else
     :class:`AccountError` with the first reason (forms show it before anything is written)."""
+    username = _checked_values(username, email, password)
+    _check_free(username, email)
+    return username
+
+
+def _checked_values(username: str, email: str, password: str) -> str:
+    """The name as it will be stored, once name, address and password pass their rules."""
     username = username.strip()
     if (
         not username
@@ -50,7 +57,6 @@ def check_new_user(username: str, email: str, password: str) -> str:
         validate_password(password, user=candidate)
     except ValidationError as exc:
         raise AccountError(" ".join(exc.messages)) from exc
-    _check_free(username, email)
     return username
 
 
@@ -73,9 +79,9 @@ def create_user(
     request: HttpRequest | ClientInfo | None = None,
 ) -> User:
     """Create a user after validating the name, the address and the password."""
-    username = check_new_user(username, email, password)
+    username = _checked_values(username, email, password)
     with transaction.atomic():
-        _check_free(username, email)  # again: another request may have taken them meanwhile
+        _check_free(username, email)  # in the transaction: a form's earlier check may be stale
         user = User.objects.create_user(
             username=username,
             email=email,

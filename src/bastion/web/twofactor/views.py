@@ -117,6 +117,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     keys = wa.credentials_of(user)
     factors = int(user.has_totp) + len(keys)
+    recovery_left = mfa.remaining_recovery_codes(user)
     return render(
         request,
         "web/twofactor/manage.html",
@@ -126,8 +127,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             "factors": factors,
             "last_factor": factors == 1,
             "require_2fa": second_factor_required(),
-            "recovery_left": mfa.remaining_recovery_codes(user),
-            "lacks_recovery_codes": mfa.lacks_recovery_codes(user),
+            "recovery_left": recovery_left,
+            # mfa.lacks_recovery_codes, from what is already counted here
+            "lacks_recovery_codes": factors > 0 and recovery_left == 0,
         },
     )
 
@@ -455,9 +457,12 @@ def webauthn_auth_verify(request: HttpRequest, purpose: str) -> HttpResponse:
 
 def account_status(user: User) -> dict[str, Any]:
     """What the account page's two-factor partial shows beyond the user's own fields."""
+    enabled = has_two_factor(user)
+    recovery_left = mfa.remaining_recovery_codes(user)
     return {
         "require": second_factor_required(),
-        "enabled": has_two_factor(user),
-        "recovery_left": mfa.remaining_recovery_codes(user),
-        "lacks_recovery_codes": mfa.lacks_recovery_codes(user),
+        "enabled": enabled,
+        "recovery_left": recovery_left,
+        # mfa.lacks_recovery_codes, without asking the database again
+        "lacks_recovery_codes": enabled and recovery_left == 0,
     }
